@@ -1,0 +1,130 @@
+# isol - one non-recursive Makefile. Objects and binaries go under build/.
+#   make            build build/isolagent and build/isolctl
+#   make test       install missing deps, unit tests (ASan+UBSan), netns tests
+#   make demo       install missing deps, run the demo in a private network namespace
+#   make bench      performance figures beside their baselines
+#   make install    PREFIX=/usr/local DESTDIR=
+# V=1 shows full commands.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+VERSION := 0.1.0
+
+PKGS := libmnl libnftnl libnl-route-3.0 jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev
+CTL_LIBS := $(shell pkg-config --libs jansson 2>/dev/null)
+
+WARN := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wpointer-arith \
+	-Wcast-qual -Wwrite-strings -Wformat=2 -Wundef -Wno-unused-parameter
+ifneq ($(CI),)
+WARN += -Werror
+endif
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 $(WARN) -Iinclude -Iagent $(PKG_CFLAGS) -DISOL_VERSION='"$(VERSION)"' \
+	-D_GNU_SOURCE -MMD -MP
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRC := $(wildcard lib/*.c)
+AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
+CTL_SRC := $(wildcard ctl/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/%.o)
+CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/%.o)
+# sanitized copies for the unit tests
+SLIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/san/%.o)
+SAGENT_OBJ := $(AGENT_SRC:%.c=$(BUILD)/san/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+
+all: $(BUILD)/isolagent $(BUILD)/isolctl
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC san  $<")
+	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
+
+$(BUILD)/libisol.a: $(LIB_OBJ)
+	$(Q)$(AR) rcs $@ $^
+$(BUILD)/libagent.a: $(AGENT_OBJ)
+	$(Q)$(AR) rcs $@ $^
+$(BUILD)/san/libisol.a: $(SLIB_OBJ)
+	$(Q)$(AR) rcs $@ $^
+$(BUILD)/san/libagent.a: $(SAGENT_OBJ)
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/isolagent: $(BUILD)/agent/main.o $(BUILD)/libagent.a $(BUILD)/libisol.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/isolctl: $(CTL_OBJ) $(BUILD)/libisol.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(CTL_LIBS)
+
+# unit tests: ASan+UBSan, linked against the sanitized libraries and cmocka
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/san/libagent.a $(BUILD)/san/libisol.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) -Ictl -o $@ $< $(wildcard $(patsubst $(BUILD)/tests/test_%,ctl/%.c,$@)) \
+		$(BUILD)/san/libagent.a $(BUILD)/san/libisol.a $(PKG_LIBS) -lcmocka
+
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< -lpthread
+
+tools: $(TOOL_BIN)
+units: $(UNIT_BIN)
+
+# Dependencies: install what is missing (Debian), then build. The recursive
+# call re-reads pkg-config after an install.
+deps:
+	$(Q)scripts/install-deps.sh --if-missing
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all units tools
+	$(Q)tests/run.sh
+
+unit: deps
+	$(Q)$(MAKE) --no-print-directory units
+	$(Q)tests/run.sh --unit-only
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all tools
+	$(Q)scripts/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all tools
+	$(Q)tests/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/isolagent $(DESTDIR)$(PREFIX)/sbin/isolagent
+	install -m 0755 $(BUILD)/isolctl $(DESTDIR)$(PREFIX)/bin/isolctl
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0644 scripts/isolagent.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
+
+format:
+	clang-format -i $(LIB_SRC) $(AGENT_SRC) agent/main.c $(CTL_SRC) include/isol/*.h agent/*.h
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all deps test unit demo bench install format clean tools units
+.SECONDARY:
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,58 @@
+/* actions.h - the set of active actions: ids, TTLs, origin, actor, lifecycle.
+ * Pure bookkeeping: no I/O, no kernel. Ids are positive and never reused. */
+#ifndef ISOL_ACTIONS_H
+#define ISOL_ACTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "isol/spec.h"
+
+struct isol_actor {
+	uint32_t uid;
+	int32_t pid;
+	char comm[32]; /* from /proc/PID/comm, "" when unknown */
+};
+
+struct isol_action {
+	uint64_t id;
+	struct isol_spec spec;
+	uint64_t created_ms; /* wall clock, ms since the epoch */
+	uint64_t expires_ms; /* wall clock; 0 = no TTL */
+	char origin[48];     /* "cli", "apply", "policy:NAME" */
+	struct isol_actor actor;
+	uint64_t packets, bytes; /* last counters read from the kernel */
+
+	/* bookkeeping owned by actions.c */
+	struct isol_action *hnext; /* id hash chain */
+	struct isol_action *prev, *next; /* creation order */
+};
+
+struct isol_actions {
+	struct isol_action **buckets;
+	size_t nbuckets;
+	size_t count;
+	uint64_t next_id; /* the id the next action will get */
+	struct isol_action *head, *tail;
+};
+
+void actions_init(struct isol_actions *set);
+void actions_fini(struct isol_actions *set); /* frees every action */
+
+/* A zeroed action owned by the caller until actions_insert(). NULL on ENOMEM. */
+struct isol_action *action_new(void);
+void action_free(struct isol_action *a);
+
+/* Give @a an id (if 0) and take ownership. An explicit id (journal replay)
+ * advances next_id past it. -EEXIST if the id is taken. */
+int actions_insert(struct isol_actions *set, struct isol_action *a);
+/* Unlink @a from the set; the caller owns it again. */
+void actions_remove(struct isol_actions *set, struct isol_action *a);
+struct isol_action *actions_find(const struct isol_actions *set, uint64_t id);
+/* An active action with the same kind, target and overlapping direction. */
+struct isol_action *actions_find_same(const struct isol_actions *set,
+				      const struct isol_spec *spec);
+/* Iterate in creation order: for (a = set->head; a; a = a->next). */
+
+#endif

@@ -1,0 +1,77 @@
+/* spec.h - one requested action as the user words it, the same on the command
+ * line, in an `apply` file and on the wire:
+ *   isolate TARGET [--direction out|in|fwd|all] [--mode reject|drop]
+ *           [--ttl DUR] [--reason TEXT] [--force]
+ * Shared by isolctl (argv) and the agent (apply lines), so both read the
+ * words identically. */
+#ifndef ISOL_SPEC_H
+#define ISOL_SPEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "isol/err.h"
+#include "isol/target.h"
+
+#define ISOL_REASON_MAX 200
+
+enum isol_kind {
+	ISOL_KIND_ISOLATE,
+	__ISOL_KIND_MAX
+};
+
+/* Directions are a bit set: `all` is every bit. */
+enum isol_dir {
+	ISOL_DIR_OUT = 1 << 0, /* this host calling the target (output hook) */
+	ISOL_DIR_IN = 1 << 1,  /* callers reaching a local target (input hook) */
+	ISOL_DIR_FWD = 1 << 2, /* routed / container traffic (forward hook) */
+	ISOL_DIR_ALL = ISOL_DIR_OUT | ISOL_DIR_IN | ISOL_DIR_FWD,
+};
+
+enum isol_mode {
+	ISOL_MODE_REJECT, /* TCP reset / ICMP admin-prohibited: callers fail fast */
+	ISOL_MODE_DROP,   /* silence: callers time out */
+	__ISOL_MODE_MAX
+};
+
+struct isol_spec {
+	enum isol_kind kind;
+	struct isol_target target;
+	unsigned dirs;       /* enum isol_dir bits, never 0 */
+	enum isol_mode mode;
+	uint64_t ttl_ms;     /* 0 = no expiry */
+	bool force;          /* allow protected targets */
+	char reason[ISOL_REASON_MAX + 1];
+};
+
+/* Defaults: isolate, out, reject, no TTL, no reason. */
+void isol_spec_init(struct isol_spec *spec);
+
+/* Parse a mutating verb and its options from argv (argv[0] is the verb).
+ * Options unknown to this verb, missing values and bad values are -EINVAL
+ * with a message naming the word. --dry-run is accepted and reported through
+ * @dry_run (may be NULL: then it is refused, as inside apply files). */
+int isol_spec_parse_argv(int argc, char **argv, struct isol_spec *spec, bool *dry_run,
+			 struct isol_err *err);
+
+/* Split one `apply` line into words: blanks separate, "double" and 'single'
+ * quotes group, `#` outside quotes starts a comment. Writes pointers into
+ * @line (modified in place). Returns the word count, 0 for a blank/comment
+ * line, or -EINVAL (unterminated quote, more than @max words). */
+int isol_line_split(char *line, char **argv, int max, struct isol_err *err);
+
+/* Parse one apply line: split + isol_spec_parse_argv. 0 = parsed an action,
+ * 1 = blank or comment (nothing to do), -EINVAL with a message. */
+int isol_spec_parse_line(const char *line, struct isol_spec *spec, struct isol_err *err);
+
+/* Render the spec back as words that parse to the same spec. */
+int isol_spec_format(const struct isol_spec *spec, char *buf, size_t len);
+
+const char *isol_kind_name(enum isol_kind kind);
+const char *isol_mode_name(enum isol_mode mode);
+/* "out", "in", "fwd", "all", or a comma list like "out,in". */
+int isol_dirs_format(unsigned dirs, char *buf, size_t len);
+int isol_dirs_parse(const char *s, unsigned *dirs);
+int isol_mode_parse(const char *s, enum isol_mode *mode);
+
+#endif
