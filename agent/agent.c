@@ -1,0 +1,385 @@
+/* agent.c - start-up recovery, the shared add/remove paths, TTL expiry and
+ * the table watchdog. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "isol/duration.h"
+#include "log.h"
+
+#define WATCHDOG_INTERVAL 0.25 /* seconds: a removed table is back within a second */
+
+static void expiry_arm(struct isol_agent *ag);
+
+/* Drop actions whose TTL has passed: the kernel expired their elements on
+ * its own, so only the bookkeeping and the journal remain. */
+static void expire_due(struct isol_agent *ag, uint64_t now)
+{
+	struct isol_action *a, *next;
+	size_t n = 0;
+
+	for (a = ag->actions.head; a; a = next) {
+		next = a->next;
+		if (a->expires_ms == 0 || a->expires_ms > now)
+			continue;
+		journal_del(ag->journal, a->id, "expired", NULL, now);
+		log_info("action %llu expired", (unsigned long long)a->id);
+		actions_remove(&ag->actions, a);
+		action_free(a);
+		n++;
+	}
+	if (n && journal_sync(ag->journal) < 0)
+		log_error("journal: cannot record %zu expiries: %s", n, strerror(errno));
+}
+
+static void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct isol_agent *ag = w->data;
+
+	expire_due(ag, isol_now_ms());
+	expiry_arm(ag);
+}
+
+static void expiry_arm(struct isol_agent *ag)
+{
+	uint64_t next = 0, now = isol_now_ms();
+	struct isol_action *a;
+
+	for (a = ag->actions.head; a; a = a->next)
+		if (a->expires_ms && (next == 0 || a->expires_ms < next))
+			next = a->expires_ms;
+	ev_timer_stop(ag->loop, &ag->expiry);
+	if (next == 0)
+		return;
+	ev_timer_set(&ag->expiry, next > now ? (double)(next - now) / 1000.0 + 0.001 : 0.0, 0.0);
+	ev_timer_start(ag->loop, &ag->expiry);
+}
+
+/* Arm sooner if @a expires before the timer would fire. */
+static void expiry_note(struct isol_agent *ag, const struct isol_action *a)
+{
+	double in;
+
+	if (a->expires_ms == 0)
+		return;
+	in = (double)(a->expires_ms - isol_now_ms()) / 1000.0 + 0.001;
+	if (ev_is_active(&ag->expiry) && ev_timer_remaining(ag->loop, &ag->expiry) <= in)
+		return;
+	ev_timer_stop(ag->loop, &ag->expiry);
+	ev_timer_set(&ag->expiry, in > 0 ? in : 0, 0.0);
+	ev_timer_start(ag->loop, &ag->expiry);
+}
+
+static void watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct isol_agent *ag = w->data;
+	struct isol_err err = { 0, "" };
+	int rc = reconcile_table_present(&ag->rec);
+
+	if (rc != 0)
+		return;
+	/* someone deleted or flushed our table (possible only where the
+	 * kernel has no owner flag): put it back with everything in it */
+	expire_due(ag, isol_now_ms());
+	if (reconcile_rebuild(&ag->rec, &ag->actions, isol_now_ms(), &err) < 0) {
+		log_error("table inet %s was removed and cannot be rebuilt: %s",
+			  ag->o.table.table, err.msg);
+		return;
+	}
+	ag->rebuilds++;
+	log_warn("table inet %s was removed by someone else; rebuilt with %zu actions",
+		 ag->o.table.table, ag->actions.count);
+}
+
+int agent_start(struct isol_agent *ag, struct ev_loop *loop, const struct agent_opts *o,
+		struct isol_err *err)
+{
+	uint64_t now;
+	struct isol_action *a, *next;
+	char why[160];
+	int rc;
+
+	memset(ag, 0, sizeof(*ag));
+	ag->loop = loop;
+	ag->o = *o;
+	ag->started_ms = isol_now_ms();
+	actions_init(&ag->actions);
+	protect_init(&ag->protect);
+
+	rc = journal_open(&ag->journal, o->state_dir, err);
+	if (rc < 0)
+		return rc;
+	rc = journal_replay(ag->journal, &ag->actions, err);
+	if (rc < 0)
+		return rc;
+	if (err && err->code) {
+		log_warn("journal: %s (skipped)", err->msg);
+		isol_err_clear(err);
+	}
+
+	now = isol_now_ms();
+	expire_due(ag, now);
+	/* the protected list may have changed while we were down (a new
+	 * default gateway): an unforced action must not cut it off */
+	protect_refresh(&ag->protect, now);
+	for (a = ag->actions.head; a; a = next) {
+		next = a->next;
+		if (a->spec.force || !protect_match(&ag->protect, &a->spec.target, NULL, why,
+						    sizeof(why)))
+			continue;
+		log_warn("action %llu dropped at start: %s", (unsigned long long)a->id, why);
+		journal_del(ag->journal, a->id, "protected", NULL, now);
+		actions_remove(&ag->actions, a);
+		action_free(a);
+	}
+	if (journal_sync(ag->journal) < 0)
+		return isol_err_set(err, -EIO, "cannot write the journal in %s", o->state_dir);
+
+	rc = reconcile_open(&ag->rec, &o->table, err);
+	if (rc < 0)
+		return rc;
+	rc = reconcile_rebuild(&ag->rec, &ag->actions, isol_now_ms(), err);
+	if (rc < 0)
+		return rc;
+	ag->o.table = ag->rec.opts; /* owner may have been dropped */
+	log_info("table inet %s in place with %zu actions (owner %s)", o->table.table,
+		 ag->actions.count, ag->rec.opts.owner ? "yes, persist" : "no, watched");
+
+	ev_timer_init(&ag->expiry, expiry_cb, 0.0, 0.0);
+	ag->expiry.data = ag;
+	expiry_arm(ag);
+	ev_timer_init(&ag->watchdog, watchdog_cb, WATCHDOG_INTERVAL, WATCHDOG_INTERVAL);
+	ag->watchdog.data = ag;
+	ev_timer_start(loop, &ag->watchdog);
+	return 0;
+}
+
+void agent_stop(struct isol_agent *ag)
+{
+	if (ag->loop) {
+		ev_timer_stop(ag->loop, &ag->expiry);
+		ev_timer_stop(ag->loop, &ag->watchdog);
+	}
+	control_close(ag->control);
+	ag->control = NULL;
+	if (ag->rec.port)
+		reconcile_close(&ag->rec); /* the table persists: isolation stays */
+	journal_close(ag->journal);
+	ag->journal = NULL;
+	actions_fini(&ag->actions);
+	protect_fini(&ag->protect);
+}
+
+void agent_refused(struct isol_agent *ag, const char *op, const char *why,
+		   const struct isol_actor *actor)
+{
+	journal_refused(ag->journal, op, why, actor, isol_now_ms());
+	if (journal_sync(ag->journal) < 0)
+		log_warn("journal: cannot record a refusal");
+}
+
+static void describe_all(struct isol_agent *ag, struct isol_action **acts, size_t n, bool add,
+			 const struct agent_req *req, uint64_t now)
+{
+	size_t i;
+
+	if (req->change_fn == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		nft_describe_action(&ag->o.table, acts[i], add, now, req->change_fn,
+				    req->change_data);
+}
+
+/* Duplicate check across the set and within the request, by canonical
+ * target text + direction bits; a small open-addressing table keeps 100k
+ * specs linear. */
+static int check_duplicates(struct isol_agent *ag, const struct isol_spec *specs, size_t n,
+			    size_t *bad_index, struct isol_err *err)
+{
+	struct isol_action *prev;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char t[ISOL_TARGET_STRLEN];
+
+		prev = actions_find_same(&ag->actions, &specs[i]);
+		if (prev == NULL)
+			continue;
+		isol_target_format(&specs[i].target, t, sizeof(t));
+		if (bad_index)
+			*bad_index = i;
+		return isol_err_set(err, -EEXIST,
+				    "%s is already isolated by action %llu (roll it back first, "
+				    "or pick another direction)",
+				    t, (unsigned long long)prev->id);
+	}
+	return 0;
+}
+
+int agent_add(struct isol_agent *ag, const struct isol_spec *specs, size_t n,
+	      const struct agent_req *req, struct isol_action **out, size_t *bad_index,
+	      struct isol_err *err)
+{
+	struct isol_action **acts;
+	uint64_t now = isol_now_ms(), id;
+	size_t i, made = 0;
+	char why[160];
+	int rc;
+
+	if (n == 0)
+		return isol_err_set(err, -EINVAL, "no actions given");
+	protect_refresh(&ag->protect, now);
+	for (i = 0; i < n; i++) {
+		if (specs[i].force)
+			continue;
+		if (protect_match(&ag->protect, &specs[i].target, req->ssh_peer, why,
+				  sizeof(why))) {
+			char t[ISOL_TARGET_STRLEN];
+
+			isol_target_format(&specs[i].target, t, sizeof(t));
+			if (bad_index)
+				*bad_index = i;
+			return isol_err_set(err, -EACCES, "%s is protected: %s; add --force if "
+							  "you really mean it",
+					    t, why);
+		}
+	}
+	rc = check_duplicates(ag, specs, n, bad_index, err);
+	if (rc < 0)
+		return rc;
+
+	acts = calloc(n, sizeof(*acts));
+	if (acts == NULL)
+		return isol_err_set(err, -ENOMEM, "out of memory");
+	id = ag->actions.next_id;
+	for (i = 0; i < n; i++) {
+		struct isol_action *a = action_new();
+
+		if (a == NULL) {
+			rc = isol_err_set(err, -ENOMEM, "out of memory");
+			goto out_free;
+		}
+		a->id = id + i;
+		a->spec = specs[i];
+		a->created_ms = now;
+		a->expires_ms = specs[i].ttl_ms ? now + specs[i].ttl_ms : 0;
+		snprintf(a->origin, sizeof(a->origin), "%s", req->origin);
+		a->actor = req->actor;
+		acts[made++] = a;
+	}
+
+	rc = reconcile_change(&ag->rec, acts, n, NULL, 0, req->dry_run, now, err);
+	if (rc < 0)
+		goto out_free;
+	if (req->dry_run) {
+		describe_all(ag, acts, n, true, req, now);
+		goto out_free;
+	}
+
+	for (i = 0; i < n; i++) {
+		rc = actions_insert(&ag->actions, acts[i]);
+		if (rc == 0)
+			rc = journal_add(ag->journal, acts[i]);
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0)
+		rc = journal_sync(ag->journal);
+	if (rc < 0) {
+		struct isol_err ignored = { 0, "" };
+
+		/* not durable, so not done: take it out of the kernel again */
+		journal_discard(ag->journal);
+		reconcile_change(&ag->rec, NULL, 0, acts, n, false, now, &ignored);
+		for (i = 0; i < n; i++)
+			if (actions_find(&ag->actions, acts[i]->id) == acts[i])
+				actions_remove(&ag->actions, acts[i]);
+		isol_err_clear(err);
+		isol_err_set(err, rc, "cannot write the journal in %s: %s (nothing changed)",
+			     ag->o.state_dir, strerror(-rc));
+		goto out_free;
+	}
+	for (i = 0; i < n; i++) {
+		expiry_note(ag, acts[i]);
+		if (out)
+			out[i] = acts[i];
+	}
+	if (n == 1) {
+		char t[ISOL_TARGET_STRLEN];
+
+		isol_target_format(&acts[0]->spec.target, t, sizeof(t));
+		log_info("action %llu: isolate %s (%s, uid %u pid %d %s)",
+			 (unsigned long long)acts[0]->id, t, req->origin, req->actor.uid,
+			 req->actor.pid, req->actor.comm);
+	} else {
+		log_info("actions %llu-%llu: %zu isolations applied (%s, uid %u)",
+			 (unsigned long long)acts[0]->id, (unsigned long long)acts[n - 1]->id, n,
+			 req->origin, req->actor.uid);
+	}
+	free(acts);
+	return 0;
+
+out_free:
+	for (i = 0; i < made; i++)
+		action_free(acts[i]);
+	free(acts);
+	return rc;
+}
+
+int agent_remove(struct isol_agent *ag, struct isol_action **acts, size_t n, const char *why,
+		 const struct agent_req *req, struct isol_err *err)
+{
+	uint64_t now = isol_now_ms();
+	size_t i;
+	int rc;
+
+	if (n == 0)
+		return isol_err_set(err, -ENOENT, "nothing to remove");
+	rc = reconcile_change(&ag->rec, NULL, 0, acts, n, req->dry_run, now, err);
+	if (rc < 0)
+		return rc;
+	if (req->dry_run) {
+		describe_all(ag, acts, n, false, req, now);
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		journal_del(ag->journal, acts[i]->id, why, &req->actor, now);
+	rc = journal_sync(ag->journal);
+	if (rc < 0) {
+		/* the kernel no longer holds them; without a tombstone they
+		 * would come back at restart: say so, keep them listed */
+		struct isol_err ignored = { 0, "" };
+
+		journal_discard(ag->journal);
+		reconcile_change(&ag->rec, acts, n, NULL, 0, false, now, &ignored);
+		return isol_err_set(err, rc, "cannot write the journal in %s: %s (nothing changed)",
+				    ag->o.state_dir, strerror(-rc));
+	}
+	for (i = 0; i < n; i++) {
+		log_info("action %llu removed (%s, uid %u)", (unsigned long long)acts[i]->id, why,
+			 req->actor.uid);
+		actions_remove(&ag->actions, acts[i]);
+	}
+	if (ag->actions.count == 0 || journal_records(ag->journal) > 4 * ag->actions.count + 1000) {
+		struct isol_err cerr = { 0, "" };
+
+		if (journal_compact(ag->journal, &ag->actions, &cerr) < 0)
+			log_warn("journal: compaction failed: %s", cerr.msg);
+	}
+	return 0;
+}
+
+int agent_flush_table(const struct agent_opts *o, struct isol_err *err)
+{
+	struct reconcile rec;
+	int rc;
+
+	rc = reconcile_open(&rec, &o->table, err);
+	if (rc < 0)
+		return rc;
+	rc = reconcile_flush(&rec, err);
+	reconcile_close(&rec);
+	return rc;
+}

@@ -1,0 +1,358 @@
+/* control.c - unix socket server: accept, credentials, line framing, output
+ * buffering. What a request means is the handler's business (verbs.c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "control.h"
+#include "log.h"
+
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS 59
+#endif
+
+struct conn {
+	ev_io rio, wio;
+	struct control *ctl;
+	struct control_peer peer;
+	struct strbuf in, out;
+	size_t scanned; /* bytes of @in already searched for '\n' */
+	struct conn *prev, *next;
+};
+
+struct control {
+	struct ev_loop *loop;
+	ev_io lio;
+	int fd;
+	char *path;
+	struct control_opts o;
+	control_handler_fn fn;
+	void *ctx;
+	struct conn *conns;
+	size_t nconns;
+};
+
+static void conn_free(struct conn *c)
+{
+	struct control *ctl = c->ctl;
+
+	ev_io_stop(ctl->loop, &c->rio);
+	ev_io_stop(ctl->loop, &c->wio);
+	close(c->rio.fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ctl->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	ctl->nconns--;
+	strbuf_fini(&c->in);
+	strbuf_fini(&c->out);
+	free(c);
+}
+
+/* Reading pauses while a client does not read its answers. */
+#define OUT_HIGH_WATER (8u << 20)
+
+static void conn_update(struct conn *c)
+{
+	struct ev_loop *loop = c->ctl->loop;
+
+	if (c->out.len > 0)
+		ev_io_start(loop, &c->wio);
+	else
+		ev_io_stop(loop, &c->wio);
+	if (c->out.len > OUT_HIGH_WATER)
+		ev_io_stop(loop, &c->rio);
+	else
+		ev_io_start(loop, &c->rio);
+}
+
+static int conn_flush(struct conn *c)
+{
+	while (c->out.len > 0) {
+		ssize_t n = send(c->rio.fd, c->out.buf, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -errno;
+		}
+		strbuf_consume(&c->out, (size_t)n);
+	}
+	if (c->out.cap > (1u << 20)) { /* give back what a big answer took */
+		strbuf_fini(&c->out);
+		strbuf_init(&c->out);
+	}
+	return 0;
+}
+
+static void error_line(struct strbuf *out, const char *code, const char *msg)
+{
+	strbuf_printf(out, "{\"ok\":false,\"error\":{\"code\":\"%s\",\"message\":", code);
+	strbuf_json_str(out, msg);
+	strbuf_puts(out, "}}\n");
+}
+
+static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn *c = w->data;
+	size_t max = c->ctl->o.max_line;
+
+	for (;;) {
+		ssize_t n;
+		char *nl;
+
+		if (strbuf_reserve(&c->in, 64u << 10) < 0) {
+			log_error("control: out of memory reading from pid %d", c->peer.pid);
+			conn_free(c);
+			return;
+		}
+		n = recv(w->fd, c->in.buf + c->in.len, c->in.cap - c->in.len - 1, MSG_DONTWAIT);
+		if (n == 0) {
+			conn_free(c);
+			return;
+		}
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			conn_free(c);
+			return;
+		}
+		c->in.len += (size_t)n;
+		c->in.buf[c->in.len] = '\0';
+
+		/* every complete line is one request */
+		while ((nl = memchr(c->in.buf + c->scanned, '\n', c->in.len - c->scanned))) {
+			size_t len = (size_t)(nl - c->in.buf);
+
+			*nl = '\0';
+			if (len > 0 && c->in.buf[len - 1] == '\r')
+				c->in.buf[--len] = '\0';
+			if (len > 0)
+				c->ctl->fn(c->ctl->ctx, &c->peer, c->in.buf, len, &c->out);
+			strbuf_consume(&c->in, (size_t)(nl - c->in.buf) + 1);
+			c->scanned = 0;
+		}
+		c->scanned = c->in.len;
+		if (c->in.len > max) {
+			char msg[128];
+
+			snprintf(msg, sizeof(msg), "request line longer than %zu bytes", max);
+			log_warn("control: pid %d uid %u: %s; closing", c->peer.pid, c->peer.uid, msg);
+			error_line(&c->out, "invalid", msg);
+			conn_flush(c);
+			conn_free(c);
+			return;
+		}
+		if (c->out.len > OUT_HIGH_WATER)
+			break;
+	}
+	if (c->in.len == 0 && c->in.cap > (1u << 20)) {
+		strbuf_fini(&c->in);
+		strbuf_init(&c->in);
+	}
+	if (conn_flush(c) < 0) {
+		conn_free(c);
+		return;
+	}
+	conn_update(c);
+}
+
+static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn *c = w->data;
+
+	if (conn_flush(c) < 0) {
+		conn_free(c);
+		return;
+	}
+	conn_update(c);
+}
+
+static bool in_group(gid_t want, gid_t gid, const gid_t *groups, int n)
+{
+	int i;
+
+	if (want == (gid_t)-1)
+		return false;
+	if (gid == want)
+		return true;
+	for (i = 0; i < n; i++)
+		if (groups[i] == want)
+			return true;
+	return false;
+}
+
+static void peer_init(struct control *ctl, int fd, struct control_peer *p)
+{
+	gid_t groups[CONTROL_MAX_GROUPS];
+	socklen_t glen = sizeof(groups);
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	char path[64];
+	int ngroups = 0, cfd;
+
+	memset(p, 0, sizeof(*p));
+	p->uid = (uid_t)-1;
+	p->pid = -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0) {
+		p->uid = uc.uid;
+		p->gid = uc.gid;
+		p->pid = uc.pid;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
+		ngroups = (int)(glen / sizeof(gid_t));
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)p->pid);
+	cfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (cfd != -1) {
+		ssize_t n = read(cfd, p->comm, sizeof(p->comm) - 1);
+
+		if (n > 0) {
+			p->comm[n] = '\0';
+			p->comm[strcspn(p->comm, "\n")] = '\0';
+		}
+		close(cfd);
+	}
+	p->can_write = p->uid == 0 || in_group(ctl->o.admin_gid, p->gid, groups, ngroups);
+	p->can_read = p->can_write || in_group(ctl->o.read_gid, p->gid, groups, ngroups);
+}
+
+static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct control *ctl = w->data;
+	struct conn *c;
+	int fd;
+
+	fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("control: accept: %s", strerror(errno));
+		return;
+	}
+	if (ctl->nconns >= CONTROL_MAX_CLIENTS) {
+		static const char busy[] = "{\"ok\":false,\"error\":{\"code\":\"busy\",\"message\":"
+					   "\"too many clients\"}}\n";
+
+		send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->ctl = ctl;
+	strbuf_init(&c->in);
+	strbuf_init(&c->out);
+	peer_init(ctl, fd, &c->peer);
+	ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
+	ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
+	c->rio.data = c->wio.data = c;
+	c->next = ctl->conns;
+	if (ctl->conns)
+		ctl->conns->prev = c;
+	ctl->conns = c;
+	ctl->nconns++;
+	ev_io_start(loop, &c->rio);
+}
+
+int control_open(struct control **cp, struct ev_loop *loop, const struct control_opts *o,
+		 control_handler_fn fn, void *ctx, struct isol_err *err)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct control *ctl;
+	char *dir, *slash;
+	int fd;
+
+	if (strlen(o->path) >= sizeof(sun.sun_path))
+		return isol_err_set(err, -ENAMETOOLONG, "socket path '%s' is too long", o->path);
+	ctl = calloc(1, sizeof(*ctl));
+	if (ctl == NULL)
+		return isol_err_set(err, -ENOMEM, "out of memory");
+	ctl->path = strdup(o->path);
+	dir = strdup(o->path);
+	if (ctl->path == NULL || dir == NULL) {
+		free(dir);
+		free(ctl->path);
+		free(ctl);
+		return isol_err_set(err, -ENOMEM, "out of memory");
+	}
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+			log_warn("control: cannot create %s: %s", dir, strerror(errno));
+	}
+	free(dir);
+	strcpy(sun.sun_path, o->path);
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		isol_err_set(err, -errno, "socket: %s", strerror(errno));
+		goto err_free;
+	}
+	unlink(o->path); /* a stale socket of a dead agent; the journal lock
+			  * already proved no other agent uses this state */
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		isol_err_set(err, -errno, "cannot bind %s: %s", o->path, strerror(errno));
+		goto err_close;
+	}
+	if (o->admin_gid != (gid_t)-1 && chown(o->path, 0, o->admin_gid) == -1)
+		log_warn("control: cannot chown %s: %s", o->path, strerror(errno));
+	chmod(o->path, 0660);
+	if (listen(fd, 64) == -1) {
+		isol_err_set(err, -errno, "listen on %s: %s", o->path, strerror(errno));
+		goto err_close;
+	}
+	ctl->loop = loop;
+	ctl->fd = fd;
+	ctl->o = *o;
+	ctl->o.path = ctl->path;
+	ctl->fn = fn;
+	ctl->ctx = ctx;
+	ev_io_init(&ctl->lio, listen_cb, fd, EV_READ);
+	ctl->lio.data = ctl;
+	ev_io_start(loop, &ctl->lio);
+	*cp = ctl;
+	return 0;
+
+err_close:
+	close(fd);
+err_free:
+	free(ctl->path);
+	free(ctl);
+	return err ? err->code : -EIO;
+}
+
+void control_close(struct control *c)
+{
+	if (c == NULL)
+		return;
+	while (c->conns)
+		conn_free(c->conns);
+	ev_io_stop(c->loop, &c->lio);
+	close(c->fd);
+	unlink(c->path);
+	free(c->path);
+	free(c);
+}
+
+size_t control_clients(const struct control *c)
+{
+	return c->nconns;
+}

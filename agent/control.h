@@ -1,0 +1,46 @@
+/* control.h - the control socket: a unix stream server on the agent's
+ * libev loop. Newline-delimited requests, one response per request, peer
+ * credentials from the kernel (SO_PEERCRED, SO_PEERGROUPS). Non-blocking: a
+ * stuck or slow client never stalls the agent. */
+#ifndef ISOL_CONTROL_H
+#define ISOL_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "isol/err.h"
+#include "isol/strbuf.h"
+
+struct ev_loop;
+struct control;
+
+#define CONTROL_MAX_CLIENTS 64
+#define CONTROL_MAX_GROUPS 64
+
+struct control_peer {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	char comm[32];
+	bool can_read, can_write;
+};
+
+/* Handle one request line (NUL-terminated, without the newline) and append
+ * exactly one response line, newline included, to @out. */
+typedef void (*control_handler_fn)(void *ctx, const struct control_peer *peer, char *line,
+				   size_t len, struct strbuf *out);
+
+struct control_opts {
+	const char *path;
+	gid_t admin_gid; /* may change state; (gid_t)-1 = none */
+	gid_t read_gid;  /* may read; (gid_t)-1 = none */
+	size_t max_line;
+};
+
+int control_open(struct control **cp, struct ev_loop *loop, const struct control_opts *o,
+		 control_handler_fn fn, void *ctx, struct isol_err *err);
+void control_close(struct control *c);
+size_t control_clients(const struct control *c);
+
+#endif

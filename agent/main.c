@@ -1,0 +1,226 @@
+/* main.c - isolagent: arguments, wiring, the event loop. The one place that
+ * may exit. */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "agent.h"
+#include "isol/wire.h"
+#include "log.h"
+#include "verbs.h"
+
+#define DEFAULT_STATE_DIR "/var/lib/isol"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: isolagent [OPTIONS]\n"
+		"The isol agent: owns the nftables table `inet isol` and applies the isolations\n"
+		"that isolctl asks for, atomically, durably (journal) and reversibly.\n"
+		"\n"
+		"Options:\n"
+		"  --socket PATH       control socket (default $ISOL_SOCKET or %s)\n"
+		"  --state-dir DIR     journal and lock (default %s)\n"
+		"  --hosts-file PATH   hosts file for pins (default /etc/hosts; used by `pin`)\n"
+		"  --admin-group NAME  group that may change state (default: isol, if it exists)\n"
+		"  --read-group NAME   group that may only read (default: isol-read, if it exists)\n"
+		"  --protect ADDR[/LEN]  never isolate this without --force (repeatable);\n"
+		"                      loopback, default gateways and the caller's SSH client are\n"
+		"                      always protected\n"
+		"  --mark HEX          packet mark that exempts probes (default 0x%x)\n"
+		"  --no-owner          do not use the kernel's table owner flag (old kernels)\n"
+		"  --foreground, -f    stay in the foreground, log to stderr\n"
+		"  --log-level LEVEL   debug, info (default), warn, error\n"
+		"  --flush             remove the table and all its isolations, then exit\n"
+		"                      (only when no agent runs; otherwise isolctl rollback --all)\n"
+		"  --help, -h          this text\n"
+		"  --version           print the version\n"
+		"\n"
+		"Isolations live in the kernel with their TTL: they stay in force while the agent\n"
+		"is stopped and are re-adopted when it starts.\n",
+		ISOL_DEFAULT_SOCKET, DEFAULT_STATE_DIR, ISOL_DEFAULT_MARK);
+}
+
+static gid_t group_gid(const char *name, bool required)
+{
+	struct group *g = getgrnam(name);
+
+	if (g)
+		return g->gr_gid;
+	if (required) {
+		fprintf(stderr, "isolagent: unknown group '%s'\n", name);
+		exit(2);
+	}
+	return (gid_t)-1;
+}
+
+static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	log_info("signal %d: stopping (isolations stay in force)", w->signum);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "hosts-file", required_argument, NULL, 'H' },
+		{ "admin-group", required_argument, NULL, 'A' },
+		{ "read-group", required_argument, NULL, 'R' },
+		{ "protect", required_argument, NULL, 'p' },
+		{ "mark", required_argument, NULL, 'm' },
+		{ "no-owner", no_argument, NULL, 'O' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "flush", no_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *admin_group = NULL, *read_group = NULL, *protects[64];
+	struct isol_err err = { 0, "" };
+	struct agent_opts o;
+	struct isol_agent ag;
+	struct control_opts co;
+	struct ev_loop *loop;
+	ev_signal sigterm, sigint;
+	bool foreground = false, flush = false;
+	int level = LOG_INFO, nprotect = 0, c, i;
+
+	memset(&o, 0, sizeof(o));
+	o.state_dir = DEFAULT_STATE_DIR;
+	o.hosts_file = "/etc/hosts";
+	nft_table_opts_init(&o.table);
+	while ((c = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o.socket_path = optarg;
+			break;
+		case 'd':
+			o.state_dir = optarg;
+			break;
+		case 'H':
+			o.hosts_file = optarg;
+			break;
+		case 'A':
+			admin_group = optarg;
+			break;
+		case 'R':
+			read_group = optarg;
+			break;
+		case 'p':
+			if (nprotect == 64) {
+				fprintf(stderr, "isolagent: at most 64 --protect\n");
+				return 2;
+			}
+			protects[nprotect++] = optarg;
+			break;
+		case 'm': {
+			char *end;
+			unsigned long m = strtoul(optarg, &end, 0);
+
+			if (*optarg == '\0' || *end != '\0' || m == 0 || m > 0xffffffffu) {
+				fprintf(stderr, "isolagent: bad --mark '%s' (a non-zero 32-bit number)\n",
+					optarg);
+				return 2;
+			}
+			o.table.mark = (uint32_t)m;
+			break;
+		}
+		case 'O':
+			o.table.owner = o.table.persist = false;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'l':
+			level = log_level_parse(optarg);
+			if (level < 0) {
+				fprintf(stderr, "isolagent: bad --log-level '%s' (debug, info, warn, error)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'F':
+			flush = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("isolagent %s\n", ISOL_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'isolagent --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "isolagent: unexpected argument '%s'\nTry 'isolagent --help'.\n",
+			argv[optind]);
+		return 2;
+	}
+	o.socket_path = isol_socket_path(o.socket_path);
+	o.admin_gid = admin_group ? group_gid(admin_group, true) : group_gid("isol", false);
+	o.read_gid = read_group ? group_gid(read_group, true) : group_gid("isol-read", false);
+	log_init(foreground || flush, level);
+
+	if (flush) {
+		if (agent_flush_table(&o, &err) < 0) {
+			fprintf(stderr, "isolagent: --flush: %s\n", err.msg);
+			return 1;
+		}
+		printf("isolagent: table inet %s removed\n", o.table.table);
+		return 0;
+	}
+	if (!foreground && daemon(0, 0) == -1) {
+		fprintf(stderr, "isolagent: cannot daemonize: %s\n", strerror(errno));
+		return 1;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	loop = ev_default_loop(EVFLAG_AUTO);
+	if (agent_start(&ag, loop, &o, &err) < 0) {
+		log_error("cannot start: %s", err.msg);
+		agent_stop(&ag);
+		return 1;
+	}
+	for (i = 0; i < nprotect; i++) {
+		char label[64];
+
+		snprintf(label, sizeof(label), "--protect %s", protects[i]);
+		if (protect_add(&ag.protect, protects[i], label, &err) < 0) {
+			log_error("%s", err.msg);
+			agent_stop(&ag);
+			return 2;
+		}
+	}
+	co.path = o.socket_path;
+	co.admin_gid = o.admin_gid;
+	co.read_gid = o.read_gid;
+	co.max_line = ISOL_WIRE_MAX_LINE;
+	if (control_open(&ag.control, loop, &co, verbs_handle, &ag, &err) < 0) {
+		log_error("cannot open the control socket: %s", err.msg);
+		agent_stop(&ag);
+		return 1;
+	}
+	ev_signal_init(&sigterm, stop_cb, SIGTERM);
+	ev_signal_init(&sigint, stop_cb, SIGINT);
+	ev_signal_start(loop, &sigterm);
+	ev_signal_start(loop, &sigint);
+	log_info("isolagent %s ready on %s (state %s, %zu actions)", ISOL_VERSION, o.socket_path,
+		 o.state_dir, ag.actions.count);
+
+	ev_run(loop, 0);
+
+	agent_stop(&ag);
+	return 0;
+}

@@ -1,0 +1,677 @@
+/* nft.c - pure encoder for the `inet isol` table: skeleton and elements as
+ * libnftnl objects, serialized into one batch buffer. No socket I/O here. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+
+#include "isol/duration.h"
+#include "kcompat.h"
+#include "nft.h"
+
+/* Headroom reserved before building one message: libnftnl builders do not
+ * bound-check, so no message may ever exceed this. */
+#define MSG_ROOM (96u << 10)
+
+static const char *const map_names[__ISOL_MAP_MAX] = {
+	"out4", "out4r", "out6", "out6r", "in4", "in4r",
+	"in6",  "in6r",  "fwd4", "fwd4r", "fwd6", "fwd6r",
+};
+
+static const struct {
+	const char *name;
+	unsigned dir;
+	unsigned hook;
+	enum isol_map first_map;
+} chains[] = {
+	{ "out", ISOL_DIR_OUT, NF_INET_LOCAL_OUT, ISOL_MAP_OUT4 },
+	{ "in", ISOL_DIR_IN, NF_INET_LOCAL_IN, ISOL_MAP_IN4 },
+	{ "fwd", ISOL_DIR_FWD, NF_INET_FORWARD, ISOL_MAP_FWD4 },
+};
+#define NCHAINS (sizeof(chains) / sizeof(chains[0]))
+#define REJECT_CHAIN "rej"
+
+const char *nft_map_name(enum isol_map map)
+{
+	return (unsigned)map < __ISOL_MAP_MAX ? map_names[map] : "?";
+}
+
+void nft_table_opts_init(struct nft_table_opts *o)
+{
+	o->table = ISOL_TABLE_NAME;
+	o->mark = ISOL_DEFAULT_MARK;
+	o->owner = true;
+	o->persist = true;
+}
+
+/* --- the batch buffer ---------------------------------------------------- */
+
+static int batch_reserve(struct nft_batch *b, size_t room)
+{
+	char *nbuf;
+	size_t ncap;
+
+	if (b->error)
+		return b->error;
+	if (b->len + room <= b->cap)
+		return 0;
+	ncap = b->cap ? b->cap : (256u << 10);
+	while (ncap < b->len + room)
+		ncap *= 2;
+	nbuf = realloc(b->buf, ncap);
+	if (nbuf == NULL)
+		return b->error = -ENOMEM;
+	b->buf = nbuf;
+	b->cap = ncap;
+	return 0;
+}
+
+/* Start a message at the end of the buffer; the caller fills it and calls
+ * msg_done(). Returns NULL (and a sticky error) on ENOMEM. */
+static struct nlmsghdr *msg_start(struct nft_batch *b, uint16_t type, uint16_t flags,
+				  const char *what, uint64_t first_id, uint64_t last_id)
+{
+	struct nft_msg_info *mi;
+
+	if (batch_reserve(b, MSG_ROOM) < 0)
+		return NULL;
+	if (b->nmsgs == b->msgs_cap) {
+		size_t ncap = b->msgs_cap ? b->msgs_cap * 2 : 64;
+		struct nft_msg_info *n = realloc(b->msgs, ncap * sizeof(*n));
+
+		if (n == NULL) {
+			b->error = -ENOMEM;
+			return NULL;
+		}
+		b->msgs = n;
+		b->msgs_cap = ncap;
+	}
+	mi = &b->msgs[b->nmsgs++];
+	mi->seq = b->seq;
+	mi->first_id = first_id;
+	mi->last_id = last_id;
+	snprintf(mi->what, sizeof(mi->what), "%s", what);
+	return nftnl_nlmsg_build_hdr(b->buf + b->len, type, NFPROTO_INET, flags, b->seq++);
+}
+
+static void msg_done(struct nft_batch *b, struct nlmsghdr *nlh)
+{
+	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+int nft_batch_init(struct nft_batch *b, uint32_t seq)
+{
+	memset(b, 0, sizeof(*b));
+	b->seq = seq;
+	if (batch_reserve(b, MSG_ROOM) < 0)
+		return -ENOMEM;
+	nftnl_batch_begin(b->buf, b->seq++);
+	b->len += NLMSG_ALIGN(((struct nlmsghdr *)b->buf)->nlmsg_len);
+	return 0;
+}
+
+void nft_batch_fini(struct nft_batch *b)
+{
+	free(b->buf);
+	free(b->msgs);
+	memset(b, 0, sizeof(*b));
+}
+
+int nft_batch_end(struct nft_batch *b)
+{
+	struct nlmsghdr *nlh;
+
+	if (batch_reserve(b, MSG_ROOM) < 0)
+		return b->error;
+	nlh = nftnl_batch_end(b->buf + b->len, b->seq++);
+	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
+	b->ended = true;
+	return 0;
+}
+
+const struct nft_msg_info *nft_batch_find_seq(const struct nft_batch *b, uint32_t seq)
+{
+	size_t lo = 0, hi = b->nmsgs;
+
+	/* seqs increase with the index: binary search */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (b->msgs[mid].seq == seq)
+			return &b->msgs[mid];
+		if (b->msgs[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* --- skeleton -------------------------------------------------------------- */
+
+static int add_expr(struct nftnl_rule *r, struct nftnl_expr *e)
+{
+	if (e == NULL)
+		return -ENOMEM;
+	nftnl_rule_add_expr(r, e);
+	return 0;
+}
+
+static struct nftnl_expr *expr_meta(uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+	}
+	return e;
+}
+
+static struct nftnl_expr *expr_cmp_eq(uint32_t sreg, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, sreg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	}
+	return e;
+}
+
+static struct nftnl_expr *expr_payload(uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("payload");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+	}
+	return e;
+}
+
+static struct nftnl_expr *expr_verdict(int verdict)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+	}
+	return e;
+}
+
+static struct nftnl_expr *expr_reject(uint32_t type, uint8_t code)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("reject");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, type);
+		nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, code);
+	}
+	return e;
+}
+
+static bool map_is_v6(enum isol_map m)
+{
+	return (m % 4) >= 2;
+}
+
+static bool map_is_range(enum isol_map m)
+{
+	return (m % 2) == 1;
+}
+
+static struct nftnl_rule *rule_new(const struct nft_table_opts *o, const char *chain)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (r) {
+		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, o->table);
+		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	}
+	return r;
+}
+
+/* meta nfproto ipvX  DADDR . meta l4proto . th dport  vmap @map */
+static int rule_add_lookup(struct nftnl_rule *r, enum isol_map m, uint32_t set_id)
+{
+	bool v6 = map_is_v6(m);
+	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+	uint32_t areg = NFT_REG32_00, preg = v6 ? NFT_REG32_00 + 4 : NFT_REG32_00 + 1;
+	struct nftnl_expr *e;
+
+	if (add_expr(r, expr_meta(NFT_META_NFPROTO, NFT_REG_1)) < 0 ||
+	    add_expr(r, expr_cmp_eq(NFT_REG_1, &nfproto, 1)) < 0 ||
+	    add_expr(r, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, v6 ? 24 : 16, v6 ? 16 : 4,
+				     areg)) < 0 ||
+	    add_expr(r, expr_meta(NFT_META_L4PROTO, preg)) < 0 ||
+	    add_expr(r, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, preg + 1)) < 0)
+		return -ENOMEM;
+	e = nftnl_expr_alloc("lookup");
+	if (e == NULL)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, areg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, map_names[m]);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+	nftnl_rule_add_expr(r, e);
+	return 0;
+}
+
+static int emit_rule(struct nft_batch *b, struct nftnl_rule *r)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = msg_start(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, "add rule", 0, 0);
+	if (nlh == NULL) {
+		nftnl_rule_free(r);
+		return b->error;
+	}
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	msg_done(b, nlh);
+	return 0;
+}
+
+static int emit_map(struct nft_batch *b, const struct nft_table_opts *o, enum isol_map m)
+{
+	static const uint8_t fields4[] = { 4, 1, 2, 0 }, fields6[] = { 16, 1, 2, 0 };
+	bool v6 = map_is_v6(m), range = map_is_range(m);
+	uint32_t flags = NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_CONCAT;
+	uint32_t addr_type = v6 ? ISOL_TYPE_IP6ADDR : ISOL_TYPE_IPADDR;
+	struct nftnl_expr *ctr;
+	struct nftnl_set *s;
+	struct nlmsghdr *nlh;
+
+	if (range)
+		flags |= NFT_SET_INTERVAL;
+	s = nftnl_set_alloc();
+	ctr = nftnl_expr_alloc("counter");
+	if (s == NULL || ctr == NULL) {
+		nftnl_set_free(s);
+		nftnl_expr_free(ctr);
+		return b->error = -ENOMEM;
+	}
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, map_names[m]);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)m + 1);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
+			  (addr_type << (2 * ISOL_TYPE_BITS)) |
+				  (ISOL_TYPE_INET_PROTOCOL << ISOL_TYPE_BITS) |
+				  ISOL_TYPE_INET_SERVICE);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? 24 : 12);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+	nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, v6 ? fields6 : fields4, 3);
+	nftnl_set_add_expr(s, ctr); /* a counter for every element */
+
+	nlh = msg_start(b, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, "create map", 0, 0);
+	if (nlh == NULL) {
+		nftnl_set_free(s);
+		return b->error;
+	}
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	msg_done(b, nlh);
+	return 0;
+}
+
+static int emit_chain(struct nft_batch *b, const struct nft_table_opts *o, const char *name,
+		      int hook)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nlmsghdr *nlh;
+
+	if (c == NULL)
+		return b->error = -ENOMEM;
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, o->table);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+	if (hook >= 0) {
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, (uint32_t)hook);
+		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+	}
+	nlh = msg_start(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, "create chain", 0, 0);
+	if (nlh == NULL) {
+		nftnl_chain_free(c);
+		return b->error;
+	}
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	nftnl_chain_free(c);
+	msg_done(b, nlh);
+	return 0;
+}
+
+static int emit_table(struct nft_batch *b, const struct nft_table_opts *o, uint16_t type,
+		      uint16_t flags, const char *what)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+	uint32_t tflags = 0;
+
+	if (t == NULL)
+		return b->error = -ENOMEM;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, o->table);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
+	if (type == NFT_MSG_NEWTABLE) {
+		if (o->owner)
+			tflags |= NFT_TABLE_F_OWNER;
+		if (o->owner && o->persist)
+			tflags |= NFT_TABLE_F_PERSIST;
+		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, tflags);
+	}
+	nlh = msg_start(b, type, flags, what, 0, 0);
+	if (nlh == NULL) {
+		nftnl_table_free(t);
+		return b->error;
+	}
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	msg_done(b, nlh);
+	return 0;
+}
+
+int nft_encode_destroy_table(struct nft_batch *b, const struct nft_table_opts *o)
+{
+	return emit_table(b, o, ISOL_NFT_MSG_DESTROYTABLE, 0, "remove table");
+}
+
+int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o)
+{
+	uint32_t mark = o->mark;
+	uint8_t tcp = IPPROTO_TCP;
+	struct nftnl_rule *r;
+	size_t i;
+	int m;
+
+	if (nft_encode_destroy_table(b, o) < 0 ||
+	    emit_table(b, o, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL, "create table") < 0)
+		return b->error;
+	for (m = 0; m < __ISOL_MAP_MAX; m++)
+		if (emit_map(b, o, (enum isol_map)m) < 0)
+			return b->error;
+
+	/* rej: TCP gets a reset (connect fails with ECONNREFUSED at once), the
+	 * rest ICMP admin-prohibited */
+	if (emit_chain(b, o, REJECT_CHAIN, -1) < 0)
+		return b->error;
+	r = rule_new(o, REJECT_CHAIN);
+	if (r == NULL || add_expr(r, expr_meta(NFT_META_L4PROTO, NFT_REG_1)) < 0 ||
+	    add_expr(r, expr_cmp_eq(NFT_REG_1, &tcp, 1)) < 0 ||
+	    add_expr(r, expr_reject(NFT_REJECT_TCP_RST, 0)) < 0 || emit_rule(b, r) < 0)
+		goto nomem_rule;
+	r = rule_new(o, REJECT_CHAIN);
+	if (r == NULL ||
+	    add_expr(r, expr_reject(NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_ADMIN_PROHIBITED)) <
+		    0 ||
+	    emit_rule(b, r) < 0)
+		goto nomem_rule;
+
+	for (i = 0; i < NCHAINS; i++) {
+		if (emit_chain(b, o, chains[i].name, (int)chains[i].hook) < 0)
+			return b->error;
+		/* probes carry the mark and must see the real component */
+		r = rule_new(o, chains[i].name);
+		if (r == NULL || add_expr(r, expr_meta(NFT_META_MARK, NFT_REG_1)) < 0 ||
+		    add_expr(r, expr_cmp_eq(NFT_REG_1, &mark, 4)) < 0 ||
+		    add_expr(r, expr_verdict(NF_ACCEPT)) < 0 || emit_rule(b, r) < 0)
+			goto nomem_rule;
+		for (m = 0; m < 4; m++) {
+			enum isol_map map = chains[i].first_map + (enum isol_map)m;
+
+			r = rule_new(o, chains[i].name);
+			if (r == NULL || rule_add_lookup(r, map, (uint32_t)map + 1) < 0 ||
+			    emit_rule(b, r) < 0)
+				goto nomem_rule;
+		}
+	}
+	return b->error;
+
+nomem_rule:
+	/* emit_rule frees its rule; a rule that failed before it is leaked no
+	 * more than one at a time */
+	if (b->error == 0)
+		b->error = -ENOMEM;
+	return b->error;
+}
+
+/* --- elements -------------------------------------------------------------- */
+
+enum isol_map nft_map_for(const struct isol_spec *spec, unsigned dir)
+{
+	enum isol_map base = dir == ISOL_DIR_IN ? ISOL_MAP_IN4
+			     : dir == ISOL_DIR_FWD ? ISOL_MAP_FWD4
+						 : ISOL_MAP_OUT4;
+
+	if (spec->target.family == AF_INET6)
+		base += 2;
+	if (!isol_target_is_exact(&spec->target))
+		base += 1;
+	return base;
+}
+
+/* Key layout in 32-bit registers: addr | proto,0,0,0 | port_be,0,0 */
+static size_t key_build(const struct isol_target *t, bool high, uint8_t *key)
+{
+	size_t alen = (size_t)isol_target_addr_len(t), i;
+	uint16_t port = htons(high ? t->port_hi : t->port_lo);
+
+	memset(key, 0, alen + 8);
+	memcpy(key, t->addr, alen);
+	if (high) {
+		for (i = t->plen; i < alen * 8; i++)
+			key[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+		key[alen] = t->proto ? t->proto : 255;
+	} else {
+		key[alen] = t->proto;
+	}
+	memcpy(key + alen + 4, &port, 2);
+	return alen + 8;
+}
+
+int nft_elem_comment(uint64_t id, char *buf, size_t len)
+{
+	return snprintf(buf, len, "isol:%llu", (unsigned long long)id);
+}
+
+uint64_t nft_elem_comment_id(const void *udata, uint32_t len)
+{
+	const uint8_t *p = udata, *end = p + len;
+
+	/* TLVs: type u8, len u8, value */
+	while (p + 2 <= end && p + 2 + p[1] <= end) {
+		if (p[0] == ISOL_UDATA_SET_ELEM_COMMENT && p[1] > 5 &&
+		    memcmp(p + 2, "isol:", 5) == 0) {
+			char tmp[32];
+			size_t n = p[1] - 5u < sizeof(tmp) - 1 ? p[1] - 5u : sizeof(tmp) - 1;
+
+			memcpy(tmp, p + 7, n);
+			tmp[n] = '\0';
+			return strtoull(tmp, NULL, 10);
+		}
+		p += 2 + p[1];
+	}
+	return 0;
+}
+
+static struct nftnl_set_elem *elem_new(const struct isol_action *a, bool range, bool add,
+				       uint64_t now_ms)
+{
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	uint8_t key[24], udata[2 + 32];
+	char comment[32];
+	size_t klen;
+	int n;
+
+	if (e == NULL)
+		return NULL;
+	klen = key_build(&a->spec.target, false, key);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, (uint32_t)klen);
+	if (range) {
+		key_build(&a->spec.target, true, key);
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, key, (uint32_t)klen);
+	}
+	if (!add)
+		return e;
+	if (a->spec.mode == ISOL_MODE_DROP) {
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, NF_DROP);
+	} else {
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, (uint32_t)NFT_GOTO);
+		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, REJECT_CHAIN);
+	}
+	if (a->expires_ms)
+		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, a->expires_ms - now_ms);
+	n = nft_elem_comment(a->id, comment, sizeof(comment));
+	udata[0] = ISOL_UDATA_SET_ELEM_COMMENT;
+	udata[1] = (uint8_t)(n + 1);
+	memcpy(udata + 2, comment, (size_t)n + 1);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA, udata, (uint32_t)n + 3);
+	return e;
+}
+
+struct elem_chunk {
+	struct nftnl_set *set;
+	size_t n;
+	uint64_t first_id, last_id;
+};
+
+static int chunk_flush(struct nft_batch *b, struct elem_chunk *c, enum isol_map m, bool add)
+{
+	struct nlmsghdr *nlh;
+	char what[40];
+
+	if (c->set == NULL)
+		return 0;
+	snprintf(what, sizeof(what), "%s elements %s %s", add ? "add" : "remove",
+		 add ? "to" : "from", map_names[m]);
+	nlh = msg_start(b,
+			add ? NFT_MSG_NEWSETELEM : ISOL_NFT_MSG_DESTROYSETELEM,
+			add ? NLM_F_CREATE | NLM_F_EXCL : 0, what, c->first_id, c->last_id);
+	if (nlh) {
+		nftnl_set_elems_nlmsg_build_payload(nlh, c->set);
+		msg_done(b, nlh);
+	}
+	nftnl_set_free(c->set);
+	memset(c, 0, sizeof(*c));
+	return b->error;
+}
+
+int nft_encode_actions(struct nft_batch *b, const struct nft_table_opts *o,
+		       struct isol_action *const *actions, size_t n, bool add, uint64_t now_ms)
+{
+	struct elem_chunk chunk[__ISOL_MAP_MAX];
+	size_t i, d;
+	int m;
+
+	memset(chunk, 0, sizeof(chunk));
+	for (i = 0; i < n && b->error == 0; i++) {
+		const struct isol_action *a = actions[i];
+
+		if (add && a->expires_ms && a->expires_ms <= now_ms)
+			continue; /* already expired: nothing for the kernel to hold */
+		for (d = 0; d < NCHAINS; d++) {
+			struct nftnl_set_elem *e;
+			struct elem_chunk *c;
+			enum isol_map map;
+
+			if (!(a->spec.dirs & chains[d].dir))
+				continue;
+			map = nft_map_for(&a->spec, chains[d].dir);
+			c = &chunk[map];
+			if (c->set == NULL) {
+				c->set = nftnl_set_alloc();
+				if (c->set == NULL) {
+					b->error = -ENOMEM;
+					break;
+				}
+				nftnl_set_set_str(c->set, NFTNL_SET_TABLE, o->table);
+				nftnl_set_set_str(c->set, NFTNL_SET_NAME, map_names[map]);
+				nftnl_set_set_u32(c->set, NFTNL_SET_FAMILY, NFPROTO_INET);
+				c->first_id = a->id;
+			}
+			e = elem_new(a, map_is_range(map), add, now_ms);
+			if (e == NULL) {
+				b->error = -ENOMEM;
+				break;
+			}
+			nftnl_set_elem_add(c->set, e);
+			c->last_id = a->id;
+			if (++c->n == ISOL_ELEMS_PER_MSG)
+				chunk_flush(b, c, map, add);
+		}
+	}
+	for (m = 0; m < __ISOL_MAP_MAX; m++) {
+		if (b->error)
+			nftnl_set_free(chunk[m].set);
+		else
+			chunk_flush(b, &chunk[m], (enum isol_map)m, add);
+	}
+	return b->error;
+}
+
+/* --- description (dry run, logs) ------------------------------------------ */
+
+static void key_text(const struct isol_target *t, char *buf, size_t len)
+{
+	char a[64], ports[16], proto[8];
+
+	inet_ntop(t->family, t->addr, a, sizeof(a));
+	if (!isol_target_is_host(t))
+		snprintf(a + strlen(a), sizeof(a) - strlen(a), "/%u", t->plen);
+	if (t->proto)
+		snprintf(proto, sizeof(proto), "%s", isol_proto_name(t->proto));
+	else
+		snprintf(proto, sizeof(proto), "0-255");
+	if (t->port_lo == t->port_hi)
+		snprintf(ports, sizeof(ports), "%u", t->port_lo);
+	else
+		snprintf(ports, sizeof(ports), "%u-%u", t->port_lo, t->port_hi);
+	snprintf(buf, len, "%s . %s . %s", a, proto, ports);
+}
+
+void nft_describe_action(const struct nft_table_opts *o, const struct isol_action *a, bool add,
+			 uint64_t now_ms, void (*fn)(const char *line, void *data), void *data)
+{
+	char key[128], line[320], ttl[32] = "";
+	size_t d;
+
+	key_text(&a->spec.target, key, sizeof(key));
+	if (add && a->expires_ms > now_ms) {
+		strcpy(ttl, " timeout ");
+		isol_duration_format(a->expires_ms - now_ms, ttl + 9, sizeof(ttl) - 9);
+	}
+	for (d = 0; d < NCHAINS; d++) {
+		if (!(a->spec.dirs & chains[d].dir))
+			continue;
+		if (add)
+			snprintf(line, sizeof(line),
+				 "add element inet %s %s { %s%s : %s } comment \"isol:%llu\"",
+				 o->table, map_names[nft_map_for(&a->spec, chains[d].dir)], key,
+				 ttl, a->spec.mode == ISOL_MODE_DROP ? "drop" : "goto rej",
+				 (unsigned long long)a->id);
+		else
+			snprintf(line, sizeof(line), "destroy element inet %s %s { %s }", o->table,
+				 map_names[nft_map_for(&a->spec, chains[d].dir)], key);
+		fn(line, data);
+	}
+}

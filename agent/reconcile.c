@@ -1,0 +1,189 @@
+/* reconcile.c - one netlink transaction per change, timed. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kcompat.h"
+#include "log.h"
+#include "reconcile.h"
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+int reconcile_open(struct reconcile *r, const struct nft_table_opts *o, struct isol_err *err)
+{
+	memset(r, 0, sizeof(*r));
+	r->opts = *o;
+	return nlport_open(&r->port, err);
+}
+
+void reconcile_close(struct reconcile *r)
+{
+	nlport_close(r->port);
+	r->port = NULL;
+}
+
+static int send_timed(struct reconcile *r, struct nft_batch *b, struct isol_err *err)
+{
+	uint64_t t0 = mono_us();
+	int rc = nlport_send_batch(r->port, b, err);
+
+	r->samples[r->nsamples++ % RECONCILE_SAMPLES] = (uint32_t)(mono_us() - t0);
+	return rc;
+}
+
+static int rebuild_once(struct reconcile *r, const struct isol_actions *set, uint64_t now_ms,
+			struct isol_err *err)
+{
+	struct isol_action **all = NULL, *a;
+	struct nft_batch b;
+	size_t n = 0;
+	int rc;
+
+	if (set->count) {
+		all = malloc(set->count * sizeof(*all));
+		if (all == NULL)
+			return isol_err_set(err, -ENOMEM, "out of memory");
+		for (a = set->head; a; a = a->next)
+			all[n++] = a;
+	}
+	rc = nft_batch_init(&b, nlport_next_seq(r->port, 0));
+	if (rc == 0)
+		rc = nft_encode_rebuild(&b, &r->opts);
+	if (rc == 0)
+		rc = nft_encode_actions(&b, &r->opts, all, n, true, now_ms);
+	if (rc == 0)
+		rc = nft_batch_end(&b);
+	nlport_next_seq(r->port, b.seq - nlport_next_seq(r->port, 0));
+	if (rc == 0)
+		rc = send_timed(r, &b, err);
+	else
+		isol_err_set(err, rc, "cannot build the table: %s", strerror(-rc));
+	nft_batch_fini(&b);
+	free(all);
+	return rc;
+}
+
+int reconcile_rebuild(struct reconcile *r, const struct isol_actions *set, uint64_t now_ms,
+		      struct isol_err *err)
+{
+	struct isol_err first = { 0, "" };
+	int rc;
+
+	rc = rebuild_once(r, set, now_ms, &first);
+	if (rc == -EOPNOTSUPP && r->opts.owner) {
+		/* a kernel without persist (< 6.9): an owned table would die with
+		 * the agent, so own nothing and watch for deletion instead */
+		log_warn("kernel lacks the nftables owner/persist table flags (%s); "
+			 "using an unowned table, rebuilt if someone removes it",
+			 first.msg);
+		r->opts.owner = false;
+		r->opts.persist = false;
+		rc = rebuild_once(r, set, now_ms, err);
+		return rc;
+	}
+	if (rc < 0 && err)
+		*err = first;
+	return rc;
+}
+
+int reconcile_change(struct reconcile *r, struct isol_action *const *add, size_t nadd,
+		     struct isol_action *const *del, size_t ndel, bool dry_run, uint64_t now_ms,
+		     struct isol_err *err)
+{
+	struct nft_batch b;
+	uint32_t seq0 = nlport_next_seq(r->port, 0);
+	int rc;
+
+	rc = nft_batch_init(&b, seq0);
+	if (rc == 0 && ndel)
+		rc = nft_encode_actions(&b, &r->opts, del, ndel, false, now_ms);
+	if (rc == 0 && nadd)
+		rc = nft_encode_actions(&b, &r->opts, add, nadd, true, now_ms);
+	if (rc == 0 && !dry_run)
+		rc = nft_batch_end(&b);
+	nlport_next_seq(r->port, b.seq - seq0);
+	if (rc == 0)
+		rc = send_timed(r, &b, err);
+	else
+		isol_err_set(err, rc, "cannot build the change: %s", strerror(-rc));
+	nft_batch_fini(&b);
+	return rc;
+}
+
+struct ctr_ctx {
+	struct isol_actions *set;
+};
+
+static void ctr_cb(uint64_t id, uint64_t packets, uint64_t bytes, void *data)
+{
+	struct ctr_ctx *ctx = data;
+	struct isol_action *a = actions_find(ctx->set, id);
+
+	if (a) {
+		a->packets += packets;
+		a->bytes += bytes;
+	}
+}
+
+int reconcile_counters(struct reconcile *r, struct isol_actions *set, struct isol_err *err)
+{
+	struct ctr_ctx ctx = { set };
+	struct isol_action *a;
+	int m, rc = 0;
+
+	for (a = set->head; a; a = a->next)
+		a->packets = a->bytes = 0;
+	for (m = 0; m < __ISOL_MAP_MAX && rc == 0; m++)
+		rc = nlport_dump_counters(r->port, r->opts.table, nft_map_name((enum isol_map)m),
+					  ctr_cb, &ctx, err);
+	return rc;
+}
+
+int reconcile_table_present(struct reconcile *r)
+{
+	return nlport_table_flags(r->port, r->opts.table, NULL, NULL);
+}
+
+int reconcile_flush(struct reconcile *r, struct isol_err *err)
+{
+	struct nft_batch b;
+	uint32_t seq0 = nlport_next_seq(r->port, 0);
+	int rc;
+
+	rc = nft_batch_init(&b, seq0);
+	if (rc == 0)
+		rc = nft_encode_destroy_table(&b, &r->opts);
+	if (rc == 0)
+		rc = nft_batch_end(&b);
+	nlport_next_seq(r->port, b.seq - seq0);
+	if (rc == 0)
+		rc = send_timed(r, &b, err);
+	nft_batch_fini(&b);
+	return rc;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+uint32_t reconcile_batch_us(const struct reconcile *r, unsigned pct)
+{
+	uint32_t tmp[RECONCILE_SAMPLES];
+	size_t n = r->nsamples < RECONCILE_SAMPLES ? r->nsamples : RECONCILE_SAMPLES;
+
+	if (n == 0)
+		return 0;
+	memcpy(tmp, r->samples, n * sizeof(tmp[0]));
+	qsort(tmp, n, sizeof(tmp[0]), cmp_u32);
+	return tmp[(n - 1) * pct / 100];
+}
