@@ -1,0 +1,375 @@
+/* test_nft.c - the nftables encoder without a kernel: build the batch, parse
+ * every message back with libnftnl, compare with what we meant. */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include "kcompat.h"
+#include "nft.h"
+
+struct seen {
+	int begin, end, destroy_table, new_table, sets, chains, rules, elem_msgs, elems,
+		destroy_elem_msgs;
+	uint32_t table_flags;
+	size_t max_msg;
+	struct nftnl_set *last_elems; /* elements of the last NEWSETELEM message */
+	char last_set[32];
+};
+
+/* libnftnl numbers list elements 1, 2, 3... when it builds a message (the
+ * kernel does not care) but its parser wants NFTA_LIST_ELEM on each, as the
+ * kernel sends them: normalise a copy before parsing it back. */
+static struct nlmsghdr *normalised_copy(const struct nlmsghdr *nlh)
+{
+	struct nlmsghdr *c = malloc(nlh->nlmsg_len);
+	struct nlattr *attr, *inner;
+
+	assert_non_null(c);
+	memcpy(c, nlh, nlh->nlmsg_len);
+	mnl_attr_for_each(attr, c, sizeof(struct nfgenmsg))
+	{
+		if (mnl_attr_get_type(attr) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		mnl_attr_for_each_nested(inner, attr)
+		{
+			inner->nla_type = NFTA_LIST_ELEM | (inner->nla_type & NLA_F_NESTED);
+		}
+	}
+	return c;
+}
+
+static void walk(const struct nft_batch *b, struct seen *s)
+{
+	const struct nlmsghdr *nlh;
+	int left = (int)b->len;
+	uint32_t prev_seq = 0;
+	int first = 1;
+
+	memset(s, 0, sizeof(*s));
+	for (nlh = (const struct nlmsghdr *)b->buf; mnl_nlmsg_ok(nlh, left);
+	     nlh = mnl_nlmsg_next(nlh, &left)) {
+		uint16_t type = nlh->nlmsg_type & 0xff;
+
+		if (!first)
+			assert_true(nlh->nlmsg_seq > prev_seq); /* seqs increase */
+		first = 0;
+		prev_seq = nlh->nlmsg_seq;
+		if (nlh->nlmsg_len > s->max_msg)
+			s->max_msg = nlh->nlmsg_len;
+		if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN) {
+			s->begin++;
+			continue;
+		}
+		if (nlh->nlmsg_type == NFNL_MSG_BATCH_END) {
+			s->end++;
+			continue;
+		}
+		assert_int_equal(nlh->nlmsg_type >> 8, NFNL_SUBSYS_NFTABLES);
+		if (type == ISOL_NFT_MSG_DESTROYTABLE) {
+			s->destroy_table++;
+		} else if (type == NFT_MSG_NEWTABLE) {
+			struct nftnl_table *t = nftnl_table_alloc();
+
+			assert_int_equal(nftnl_table_nlmsg_parse(nlh, t), 0);
+			assert_string_equal(nftnl_table_get_str(t, NFTNL_TABLE_NAME), "isol");
+			s->table_flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
+			nftnl_table_free(t);
+			s->new_table++;
+		} else if (type == NFT_MSG_NEWSET) {
+			struct nftnl_set *st = nftnl_set_alloc();
+			const char *name;
+			uint32_t flags;
+
+			assert_int_equal(nftnl_set_nlmsg_parse(nlh, st), 0);
+			name = nftnl_set_get_str(st, NFTNL_SET_NAME);
+			flags = nftnl_set_get_u32(st, NFTNL_SET_FLAGS);
+			assert_true(flags & NFT_SET_MAP);
+			assert_true(flags & NFT_SET_TIMEOUT);
+			/* names ending in r are the interval maps */
+			assert_int_equal(!!(flags & NFT_SET_INTERVAL), name[strlen(name) - 1] == 'r');
+			assert_int_equal(nftnl_set_get_u32(st, NFTNL_SET_KEY_LEN),
+					 strchr(name, '6') ? 24 : 12);
+			assert_int_equal(nftnl_set_get_u32(st, NFTNL_SET_DATA_TYPE), NFT_DATA_VERDICT);
+			nftnl_set_free(st);
+			s->sets++;
+		} else if (type == NFT_MSG_NEWCHAIN) {
+			s->chains++;
+		} else if (type == NFT_MSG_NEWRULE) {
+			s->rules++;
+		} else if (type == NFT_MSG_NEWSETELEM || type == ISOL_NFT_MSG_DESTROYSETELEM) {
+			struct nftnl_set *st = nftnl_set_alloc();
+			struct nlmsghdr *copy = normalised_copy(nlh);
+			struct nftnl_set_elems_iter *it;
+
+			assert_int_equal(nftnl_set_elems_nlmsg_parse(copy, st), 0);
+			free(copy);
+			it = nftnl_set_elems_iter_create(st);
+			while (nftnl_set_elems_iter_next(it))
+				s->elems++;
+			nftnl_set_elems_iter_destroy(it);
+			snprintf(s->last_set, sizeof(s->last_set), "%s",
+				 nftnl_set_get_str(st, NFTNL_SET_NAME));
+			if (type == NFT_MSG_NEWSETELEM)
+				s->elem_msgs++;
+			else
+				s->destroy_elem_msgs++;
+			if (s->last_elems)
+				nftnl_set_free(s->last_elems);
+			s->last_elems = st;
+		} else {
+			fail_msg("unexpected message type %u", type);
+		}
+	}
+	assert_int_equal(left, 0); /* the buffer is exactly a list of messages */
+}
+
+static struct isol_action *mk(uint64_t id, const char *target, unsigned dirs, enum isol_mode mode,
+			      uint64_t expires)
+{
+	struct isol_action *a = action_new();
+
+	assert_non_null(a);
+	isol_spec_init(&a->spec);
+	assert_int_equal(isol_target_parse(target, &a->spec.target, NULL), 0);
+	a->spec.dirs = dirs;
+	a->spec.mode = mode;
+	a->id = id;
+	a->expires_ms = expires;
+	return a;
+}
+
+static void test_rebuild_skeleton(void **state)
+{
+	struct nft_table_opts o;
+	struct nft_batch b;
+	struct seen s;
+
+	nft_table_opts_init(&o);
+	assert_int_equal(nft_batch_init(&b, 100), 0);
+	assert_int_equal(nft_encode_rebuild(&b, &o), 0);
+	assert_int_equal(nft_batch_end(&b), 0);
+	walk(&b, &s);
+	assert_int_equal(s.begin, 1);
+	assert_int_equal(s.end, 1);
+	assert_int_equal(s.destroy_table, 1); /* destroy + create: one transaction */
+	assert_int_equal(s.new_table, 1);
+	assert_int_equal(s.table_flags, NFT_TABLE_F_OWNER | NFT_TABLE_F_PERSIST);
+	assert_int_equal(s.sets, __ISOL_MAP_MAX);
+	assert_int_equal(s.chains, 4);                /* out in fwd rej */
+	assert_int_equal(s.rules, 2 + 3 * (1 + 4)); /* rej: 2; per hook: mark + 4 lookups */
+	/* the first message after BEGIN is seq 101 */
+	assert_non_null(nft_batch_find_seq(&b, 101));
+	assert_string_equal(nft_batch_find_seq(&b, 101)->what, "remove table");
+	assert_null(nft_batch_find_seq(&b, 99999));
+	nft_batch_fini(&b);
+
+	o.owner = false;
+	assert_int_equal(nft_batch_init(&b, 1), 0);
+	assert_int_equal(nft_encode_rebuild(&b, &o), 0);
+	walk(&b, &s);
+	assert_int_equal(s.table_flags, 0);
+	assert_int_equal(s.end, 0); /* no END unless asked: a dry run */
+	nft_batch_fini(&b);
+}
+
+static void test_exact_element(void **state)
+{
+	struct isol_action *a = mk(7, "10.0.0.5:5672", ISOL_DIR_OUT, ISOL_MODE_REJECT, 31000);
+	static const uint8_t want[12] = { 10, 0, 0, 5, IPPROTO_TCP, 0, 0, 0, 0x16, 0x28, 0, 0 };
+	struct nftnl_set_elems_iter *it;
+	struct nftnl_set_elem *e;
+	struct nft_table_opts o;
+	struct nft_batch b;
+	const void *key, *ud;
+	uint32_t klen, ulen;
+	struct seen s;
+
+	nft_table_opts_init(&o);
+	assert_int_equal(nft_batch_init(&b, 1), 0);
+	assert_int_equal(nft_encode_actions(&b, &o, &a, 1, true, 1000), 0);
+	assert_int_equal(nft_batch_end(&b), 0);
+	walk(&b, &s);
+	assert_int_equal(s.elem_msgs, 1);
+	assert_int_equal(s.elems, 1);
+	assert_string_equal(s.last_set, "out4");
+	it = nftnl_set_elems_iter_create(s.last_elems);
+	e = nftnl_set_elems_iter_next(it);
+	key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
+	assert_int_equal(klen, 12);
+	assert_memory_equal(key, want, 12);
+	assert_false(nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY_END));
+	assert_int_equal(nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT), 30000);
+	assert_int_equal((int32_t)nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT), NFT_GOTO);
+	assert_string_equal(nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN), "rej");
+	ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &ulen);
+	assert_int_equal(nft_elem_comment_id(ud, ulen), 7);
+	nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s.last_elems);
+	nft_batch_fini(&b);
+
+	/* removal: key only, destroy (no ENOENT for a kernel-expired element) */
+	assert_int_equal(nft_batch_init(&b, 1), 0);
+	assert_int_equal(nft_encode_actions(&b, &o, &a, 1, false, 1000), 0);
+	walk(&b, &s);
+	assert_int_equal(s.destroy_elem_msgs, 1);
+	assert_int_equal(s.elem_msgs, 0);
+	it = nftnl_set_elems_iter_create(s.last_elems);
+	e = nftnl_set_elems_iter_next(it);
+	assert_false(nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT));
+	assert_false(nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT));
+	nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s.last_elems);
+	nft_batch_fini(&b);
+	action_free(a);
+}
+
+static void test_range_element(void **state)
+{
+	struct isol_action *a = mk(9, "[2001:db8::/64]:80-90/udp", ISOL_DIR_IN | ISOL_DIR_FWD,
+				   ISOL_MODE_DROP, 0);
+	struct nftnl_set_elems_iter *it;
+	struct nftnl_set_elem *e;
+	const uint8_t *lo, *hi;
+	struct nft_table_opts o;
+	struct nft_batch b;
+	uint32_t len;
+	struct seen s;
+	int i;
+
+	nft_table_opts_init(&o);
+	assert_int_equal(nft_batch_init(&b, 1), 0);
+	assert_int_equal(nft_encode_actions(&b, &o, &a, 1, true, 1000), 0);
+	walk(&b, &s);
+	assert_int_equal(s.elem_msgs, 2); /* in6r and fwd6r */
+	assert_string_equal(s.last_set, "fwd6r");
+	it = nftnl_set_elems_iter_create(s.last_elems);
+	e = nftnl_set_elems_iter_next(it);
+	lo = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+	assert_int_equal(len, 24);
+	hi = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &len);
+	assert_int_equal(len, 24);
+	for (i = 8; i < 16; i++) { /* host bits: 0 low, 1 high */
+		assert_int_equal(lo[i], 0);
+		assert_int_equal(hi[i], 0xff);
+	}
+	assert_int_equal(lo[16], IPPROTO_UDP);
+	assert_int_equal(hi[16], IPPROTO_UDP);
+	assert_int_equal(lo[20] << 8 | lo[21], 80);
+	assert_int_equal(hi[20] << 8 | hi[21], 90);
+	assert_false(nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT)); /* no TTL */
+	assert_int_equal(nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT), NF_DROP);
+	nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s.last_elems);
+	nft_batch_fini(&b);
+	action_free(a);
+}
+
+static void test_expired_skipped_and_all_protocols(void **state)
+{
+	struct isol_action *acts[2];
+	struct nftnl_set_elems_iter *it;
+	struct nftnl_set_elem *e;
+	struct nft_table_opts o;
+	struct nft_batch b;
+	const uint8_t *hi;
+	uint32_t len;
+	struct seen s;
+
+	acts[0] = mk(1, "10.0.0.9", ISOL_DIR_OUT, ISOL_MODE_REJECT, 500); /* expired at 1000 */
+	acts[1] = mk(2, "10.0.0.8", ISOL_DIR_OUT, ISOL_MODE_REJECT, 0);
+	nft_table_opts_init(&o);
+	assert_int_equal(nft_batch_init(&b, 1), 0);
+	assert_int_equal(nft_encode_actions(&b, &o, acts, 2, true, 1000), 0);
+	walk(&b, &s);
+	assert_int_equal(s.elems, 1);
+	assert_string_equal(s.last_set, "out4r"); /* a whole host is a range of protocols */
+	it = nftnl_set_elems_iter_create(s.last_elems);
+	e = nftnl_set_elems_iter_next(it);
+	hi = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &len);
+	assert_int_equal(hi[4], 255);
+	assert_int_equal(hi[8] << 8 | hi[9], 65535);
+	nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s.last_elems);
+	nft_batch_fini(&b);
+	action_free(acts[0]);
+	action_free(acts[1]);
+}
+
+static void test_large_batch_split(void **state)
+{
+	enum { N = 100000 };
+	struct isol_action **acts = calloc(N, sizeof(*acts));
+	struct nft_table_opts o;
+	struct nft_batch b;
+	struct seen s;
+	char t[32];
+	size_t i;
+
+	assert_non_null(acts);
+	for (i = 0; i < N; i++) {
+		snprintf(t, sizeof(t), "10.%zu.%zu.%zu:5672", i >> 16, (i >> 8) & 255, i & 255);
+		acts[i] = mk(i + 1, t, ISOL_DIR_OUT, ISOL_MODE_REJECT, 10000000);
+	}
+	nft_table_opts_init(&o);
+	assert_int_equal(nft_batch_init(&b, 1), 0);
+	assert_int_equal(nft_encode_actions(&b, &o, acts, N, true, 1000), 0);
+	assert_int_equal(nft_batch_end(&b), 0);
+	walk(&b, &s);
+	assert_int_equal(s.elems, N);
+	assert_int_equal(s.elem_msgs, (N + ISOL_ELEMS_PER_MSG - 1) / ISOL_ELEMS_PER_MSG);
+	assert_true(s.max_msg < 65536); /* under the netlink attribute limit */
+	/* a kernel error on message k names the actions in it */
+	assert_int_equal(nft_batch_find_seq(&b, 3)->first_id, ISOL_ELEMS_PER_MSG + 1);
+	nftnl_set_free(s.last_elems);
+	nft_batch_fini(&b);
+	for (i = 0; i < N; i++)
+		action_free(acts[i]);
+	free(acts);
+}
+
+static void collect(const char *line, void *data)
+{
+	strcat((char *)data, line);
+	strcat((char *)data, "\n");
+}
+
+static void test_describe(void **state)
+{
+	struct isol_action *a = mk(3, "10.0.0.5:5672", ISOL_DIR_ALL, ISOL_MODE_REJECT, 61000);
+	struct nft_table_opts o;
+	char buf[2048] = "";
+
+	nft_table_opts_init(&o);
+	nft_describe_action(&o, a, true, 1000, collect, buf);
+	assert_non_null(strstr(buf, "add element inet isol out4 { 10.0.0.5 . tcp . 5672 timeout 1m"));
+	assert_non_null(strstr(buf, "inet isol in4 "));
+	assert_non_null(strstr(buf, "inet isol fwd4 "));
+	action_free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rebuild_skeleton),
+		cmocka_unit_test(test_exact_element),
+		cmocka_unit_test(test_range_element),
+		cmocka_unit_test(test_expired_skipped_and_all_protocols),
+		cmocka_unit_test(test_large_batch_split),
+		cmocka_unit_test(test_describe),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
