@@ -42,6 +42,14 @@ static const struct {
 };
 #define NCHAINS (sizeof(chains) / sizeof(chains[0]))
 #define REJECT_CHAIN "rej"
+/* The big maps hold a small number per element, not a verdict: a goto in an
+ * element makes the kernel re-validate every element of the table on every
+ * commit (O(n) per isolation). One constant map turns the number into the
+ * verdict. */
+#define VERDICT_MAP "verdict"
+#define VERDICT_MAP_ID 100
+#define VALUE_REJECT 1u
+#define VALUE_DROP 2u
 
 const char *nft_map_name(enum isol_map map)
 {
@@ -268,9 +276,18 @@ static int rule_add_lookup(struct nftnl_rule *r, enum isol_map m, uint32_t set_i
 	if (e == NULL)
 		return -ENOMEM;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, areg);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
 	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, map_names[m]);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+	nftnl_rule_add_expr(r, e);
+	/* only a hit gets here: a miss ends the rule at the first lookup */
+	e = nftnl_expr_alloc("lookup");
+	if (e == NULL)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, VERDICT_MAP);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, VERDICT_MAP_ID);
 	nftnl_rule_add_expr(r, e);
 	return 0;
 }
@@ -319,7 +336,8 @@ static int emit_map(struct nft_batch *b, const struct nft_table_opts *o, enum is
 				  (ISOL_TYPE_INET_PROTOCOL << ISOL_TYPE_BITS) |
 				  ISOL_TYPE_INET_SERVICE);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? 24 : 12);
-	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, ISOL_TYPE_MARK);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 4);
 	nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, v6 ? fields6 : fields4, 3);
 	nftnl_set_add_expr(s, ctr); /* a counter for every element */
 
@@ -391,6 +409,51 @@ static int emit_table(struct nft_batch *b, const struct nft_table_opts *o, uint1
 	return 0;
 }
 
+/* map verdict { 1 : goto rej, 2 : drop } */
+static int emit_verdict_map(struct nft_batch *b, const struct nft_table_opts *o)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elem *rej = nftnl_set_elem_alloc(), *drop = nftnl_set_elem_alloc();
+	uint32_t k_rej = VALUE_REJECT, k_drop = VALUE_DROP;
+	struct nlmsghdr *nlh;
+
+	if (s == NULL || rej == NULL || drop == NULL) {
+		nftnl_set_free(s);
+		if (rej)
+			nftnl_set_elem_free(rej);
+		if (drop)
+			nftnl_set_elem_free(drop);
+		return b->error = -ENOMEM;
+	}
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, VERDICT_MAP);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, VERDICT_MAP_ID);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, ISOL_TYPE_MARK);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+	nlh = msg_start(b, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, "create verdict map", 0, 0);
+	if (nlh) {
+		nftnl_set_nlmsg_build_payload(nlh, s);
+		msg_done(b, nlh);
+	}
+	nftnl_set_elem_set(rej, NFTNL_SET_ELEM_KEY, &k_rej, 4);
+	nftnl_set_elem_set_u32(rej, NFTNL_SET_ELEM_VERDICT, (uint32_t)NFT_GOTO);
+	nftnl_set_elem_set_str(rej, NFTNL_SET_ELEM_CHAIN, REJECT_CHAIN);
+	nftnl_set_elem_set(drop, NFTNL_SET_ELEM_KEY, &k_drop, 4);
+	nftnl_set_elem_set_u32(drop, NFTNL_SET_ELEM_VERDICT, NF_DROP);
+	nftnl_set_elem_add(s, rej);
+	nftnl_set_elem_add(s, drop);
+	nlh = msg_start(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, "fill verdict map", 0, 0);
+	if (nlh) {
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		msg_done(b, nlh);
+	}
+	nftnl_set_free(s);
+	return b->error;
+}
+
 int nft_encode_destroy_table(struct nft_batch *b, const struct nft_table_opts *o)
 {
 	return emit_table(b, o, ISOL_NFT_MSG_DESTROYTABLE, 0, "remove table");
@@ -413,7 +476,7 @@ int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o)
 
 	/* rej: TCP gets a reset (connect fails with ECONNREFUSED at once), the
 	 * rest ICMP admin-prohibited */
-	if (emit_chain(b, o, REJECT_CHAIN, -1) < 0)
+	if (emit_chain(b, o, REJECT_CHAIN, -1) < 0 || emit_verdict_map(b, o) < 0)
 		return b->error;
 	r = rule_new(o, REJECT_CHAIN);
 	if (r == NULL || add_expr(r, expr_meta(NFT_META_L4PROTO, NFT_REG_1)) < 0 ||
@@ -519,6 +582,7 @@ static struct nftnl_set_elem *elem_new(const struct isol_action *a, bool range, 
 {
 	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
 	uint8_t key[24], udata[2 + 32];
+	uint32_t value;
 	char comment[32];
 	size_t klen;
 	int n;
@@ -533,12 +597,8 @@ static struct nftnl_set_elem *elem_new(const struct isol_action *a, bool range, 
 	}
 	if (!add)
 		return e;
-	if (a->spec.mode == ISOL_MODE_DROP) {
-		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, NF_DROP);
-	} else {
-		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, (uint32_t)NFT_GOTO);
-		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, REJECT_CHAIN);
-	}
+	value = a->spec.mode == ISOL_MODE_DROP ? VALUE_DROP : VALUE_REJECT;
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, &value, sizeof(value));
 	if (a->expires_ms)
 		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, a->expires_ms - now_ms);
 	n = nft_elem_comment(a->id, comment, sizeof(comment));
@@ -667,7 +727,7 @@ void nft_describe_action(const struct nft_table_opts *o, const struct isol_actio
 			snprintf(line, sizeof(line),
 				 "add element inet %s %s { %s%s : %s } comment \"isol:%llu\"",
 				 o->table, map_names[nft_map_for(&a->spec, chains[d].dir)], key,
-				 ttl, a->spec.mode == ISOL_MODE_DROP ? "drop" : "goto rej",
+				 ttl, a->spec.mode == ISOL_MODE_DROP ? "2 (drop)" : "1 (reject)",
 				 (unsigned long long)a->id);
 		else
 			snprintf(line, sizeof(line), "destroy element inet %s %s { %s }", o->table,

@@ -3,12 +3,16 @@
  * sends); tests build messages and parse them back with libnftnl.
  *
  * Layout of table `inet isol` (flags owner|persist when asked):
- *   chain out  (filter output  0)   mark accept; vmap @out4; vmap @out4r; vmap @out6; vmap @out6r
+ *   chain out  (filter output  0)   mark accept; then for m in out4 out4r out6 out6r:
+ *                                   DADDR . l4proto . th dport map @m vmap @verdict
  *   chain in   (filter input   0)   same with in*
  *   chain fwd  (filter forward 0)   same with fwd*
  *   chain rej  (regular)            tcp -> reset; else icmpx admin-prohibited
- *   maps NAME  addr . l4proto . th dport : verdict   timeout, counter per element
+ *   map verdict  mark : verdict     { 1 : goto rej, 2 : drop }   (constant)
+ *   maps NAME  addr . l4proto . th dport : mark (1 reject, 2 drop)  timeout, counter
  *        NAMEr same with interval (prefixes, port ranges, all protocols)
+ * The big maps hold numbers, not verdicts: an element with a goto would make
+ * the kernel walk every element of the table on every commit.
  * Every element carries the comment "isol:ID" so counters map back to actions. */
 #ifndef ISOL_NFT_H
 #define ISOL_NFT_H
