@@ -128,3 +128,12 @@ clean:
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# libFuzzer harnesses (clang): make fuzz, then e.g. build/fuzz/fuzz_target -max_total_time=60
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+fuzz: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(LIB_SRC) $(CTL_LIBS)
+.PHONY: fuzz
