@@ -15,6 +15,7 @@
 #ifndef ISOL_JOURNAL_H
 #define ISOL_JOURNAL_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "actions.h"
@@ -29,7 +30,9 @@ void journal_close(struct journal *j);
 
 /* Rebuild @set from the file: adds, minus tombstones; next_id restored so ids
  * are never reused. Expired actions are kept (the caller decides, and
- * journals their removal). Returns 0 or -errno with a message. */
+ * journals their removal). Returns 0 or -errno with a message. Bad lines
+ * do not stop the replay: they are skipped, @err holds the first one
+ * ("DIR/journal:LINE: ..."), and the return value is how many (> 0). */
 int journal_replay(struct journal *j, struct isol_actions *set, struct isol_err *err);
 
 /* Buffer records; nothing is durable until journal_sync(). */
@@ -40,13 +43,22 @@ int journal_refused(struct journal *j, const char *op, const char *why,
 		    const struct isol_actor *actor, uint64_t at_ms);
 /* Drop what was buffered since the last sync (the kernel refused the batch). */
 void journal_discard(struct journal *j);
-/* Write what is buffered and fdatasync. 0 or -errno. */
+/* Write what is buffered and fdatasync. 0 or -errno; on failure the file is
+ * cut back to its last synced size and the records stay buffered (retry the
+ * sync, or journal_discard()). */
 int journal_sync(struct journal *j);
 
 /* Rewrite the file as meta + one add per live action (tmp, fsync, rename,
- * fsync dir). Called when the file has grown well past the live set. */
+ * fsync dir). Called when the file has grown well past the live set, with
+ * nothing buffered (-EBUSY otherwise). Refusal records are not kept. */
 int journal_compact(struct journal *j, const struct isol_actions *set, struct isol_err *err);
 uint64_t journal_size(const struct journal *j);      /* bytes on disk */
-uint64_t journal_records(const struct journal *j);   /* records on disk */
+uint64_t journal_records(const struct journal *j);   /* records on disk (counted by replay) */
+/* One journal line -> a JSON object: what json_loadb() returns, but fast for
+ * the flat records journal_add() writes. NULL with @error (may be NULL) set
+ * when the line is not JSON. */
+json_t *journal_record_parse(const char *line, size_t len, json_error_t *error);
+/* Bytes of a torn last record (crash mid-write) cut away by journal_open(). */
+uint64_t journal_torn_bytes(const struct journal *j);
 
 #endif

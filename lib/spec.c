@@ -98,6 +98,45 @@ void isol_spec_init(struct isol_spec *spec)
 	spec->mode = ISOL_MODE_REJECT;
 }
 
+/* JSON carries only UTF-8: a reason that is not would be lost on the wire. */
+static bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned char lo = 0x80, hi = 0xbf;
+		int n, i;
+
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if (*p >= 0xc2 && *p <= 0xdf)
+			n = 1;
+		else if (*p >= 0xe0 && *p <= 0xef)
+			n = 2;
+		else if (*p >= 0xf0 && *p <= 0xf4)
+			n = 3;
+		else
+			return false;
+		if (*p == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (*p == 0xed)
+			hi = 0x9f; /* surrogates */
+		else if (*p == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (*p == 0xf4)
+			hi = 0x8f; /* above U+10FFFF */
+		if (p[1] < lo || p[1] > hi)
+			return false;
+		for (i = 2; i <= n; i++)
+			if (p[i] < 0x80 || p[i] > 0xbf)
+				return false;
+		p += n + 1;
+	}
+	return true;
+}
+
 /* Take the value of option argv[*i] ("--ttl 5m" or "--ttl=5m"). */
 static const char *opt_value(int argc, char **argv, int *i, const char *eq,
 			     struct isol_err *err)
@@ -171,6 +210,8 @@ int isol_spec_parse_argv(int argc, char **argv, struct isol_spec *spec, bool *dr
 						    ISOL_REASON_MAX);
 			if (strpbrk(v, "\n\r"))
 				return isol_err_set(err, -EINVAL, "--reason must be one line");
+			if (!utf8_valid(v))
+				return isol_err_set(err, -EINVAL, "--reason must be UTF-8 text");
 			strcpy(spec->reason, v);
 		} else if (strcmp(name, "--direction") == 0) {
 			if (!(v = opt_value(argc, argv, &i, eq, err)))
@@ -253,6 +294,45 @@ int isol_spec_parse_line(const char *line, struct isol_spec *spec, struct isol_e
 	return isol_spec_parse_argv(argc, argv, spec, NULL, err);
 }
 
+static void put_char(char *buf, size_t len, size_t *n, char c)
+{
+	if (*n + 1 < len)
+		buf[*n] = c;
+	(*n)++;
+}
+
+/* @s as one word for isol_line_split(), which has quotes but no escapes:
+ * quoted with whichever of ' and " it holds fewer of, and each of those
+ * inside closes the quote, adds itself in the other quotes, and reopens:
+ * 'it'"'"'s'. Returns the full length, like snprintf. */
+static size_t quote_word(const char *s, char *buf, size_t len)
+{
+	size_t n = 0, single = 0, dbl = 0;
+	const char *p;
+	char q, o;
+	int k;
+
+	for (p = s; *p; p++) {
+		single += *p == '\'';
+		dbl += *p == '"';
+	}
+	q = single <= dbl ? '\'' : '"';
+	o = q == '\'' ? '"' : '\'';
+	put_char(buf, len, &n, q);
+	for (p = s; *p; p++) {
+		if (*p != q) {
+			put_char(buf, len, &n, *p);
+			continue;
+		}
+		for (k = 0; k < 5; k++)
+			put_char(buf, len, &n, k % 2 ? o : q);
+	}
+	put_char(buf, len, &n, q);
+	if (len > 0)
+		buf[n < len ? n : len - 1] = '\0';
+	return n;
+}
+
 int isol_spec_format(const struct isol_spec *spec, char *buf, size_t len)
 {
 	char target[ISOL_TARGET_STRLEN], dirs[32], ttl[32] = "";
@@ -265,7 +345,10 @@ int isol_spec_format(const struct isol_spec *spec, char *buf, size_t len)
 	n = snprintf(buf, len, "%s %s --direction %s --mode %s%s%s%s", isol_kind_name(spec->kind),
 		     target, dirs, isol_mode_name(spec->mode), spec->ttl_ms ? " --ttl " : "", ttl,
 		     spec->force ? " --force" : "");
-	if (spec->reason[0] && n >= 0 && (size_t)n < len)
-		n += snprintf(buf + n, len - (size_t)n, " --reason '%s'", spec->reason);
+	if (spec->reason[0] && n >= 0 && (size_t)n < len) {
+		n += snprintf(buf + n, len - (size_t)n, " --reason ");
+		if ((size_t)n < len)
+			n += (int)quote_word(spec->reason, buf + n, len - (size_t)n);
+	}
 	return n;
 }

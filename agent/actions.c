@@ -1,0 +1,243 @@
+/* actions.c - the set of active actions: an id hash, a target index and the
+ * creation-order list. Pure bookkeeping, no I/O.
+ *
+ * One allocation of 2 * nbuckets pointers holds both indexes:
+ *   buckets[0 .. nbuckets)            id hash, chained through a->hnext;
+ *   buckets[nbuckets .. 2*nbuckets)   target index, open addressing with
+ *                                     linear probing (kind + target as key),
+ *                                     so actions_find_same() is O(1) and an
+ *                                     apply of 100,000 lines stays linear.
+ * The table grows before it is half full, which keeps probe runs short. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actions.h"
+
+#define ACTIONS_MIN_BUCKETS 64
+
+static size_t id_hash(uint64_t id, size_t nbuckets)
+{
+	/* murmur3 finalizer: sequential ids spread over the whole table */
+	id ^= id >> 33;
+	id *= 0xff51afd7ed558ccdull;
+	id ^= id >> 33;
+	return (size_t)id & (nbuckets - 1);
+}
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* Hash only the meaningful fields: the struct may have padding. */
+static size_t target_hash(const struct isol_spec *spec, size_t nbuckets)
+{
+	const struct isol_target *t = &spec->target;
+	uint8_t head[8];
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	head[0] = (uint8_t)spec->kind;
+	head[1] = (uint8_t)t->family;
+	head[2] = t->plen;
+	head[3] = t->proto;
+	head[4] = (uint8_t)(t->port_lo >> 8);
+	head[5] = (uint8_t)t->port_lo;
+	head[6] = (uint8_t)(t->port_hi >> 8);
+	head[7] = (uint8_t)t->port_hi;
+	h = fnv1a(h, head, sizeof(head));
+	h = fnv1a(h, t->addr, (size_t)isol_target_addr_len(t));
+	h ^= h >> 29;
+	return (size_t)h & (nbuckets - 1);
+}
+
+static bool same_key(const struct isol_spec *a, const struct isol_spec *b)
+{
+	return a->kind == b->kind && isol_target_equal(&a->target, &b->target);
+}
+
+static struct isol_action **tindex(const struct isol_actions *set)
+{
+	return set->buckets + set->nbuckets;
+}
+
+static void id_link(struct isol_actions *set, struct isol_action *a)
+{
+	size_t b = id_hash(a->id, set->nbuckets);
+
+	a->hnext = set->buckets[b];
+	set->buckets[b] = a;
+}
+
+static void target_link(struct isol_actions *set, struct isol_action *a)
+{
+	struct isol_action **tix = tindex(set);
+	size_t mask = set->nbuckets - 1, i = target_hash(&a->spec, set->nbuckets);
+
+	while (tix[i] != NULL)
+		i = (i + 1) & mask;
+	tix[i] = a;
+}
+
+/* Remove @a from the open-addressed index, then re-place the rest of its
+ * probe run so that no lookup stops early at the hole. */
+static void target_unlink(struct isol_actions *set, struct isol_action *a)
+{
+	struct isol_action **tix = tindex(set);
+	size_t mask = set->nbuckets - 1, i = target_hash(&a->spec, set->nbuckets);
+
+	while (tix[i] != a) {
+		if (tix[i] == NULL)
+			return; /* not indexed: nothing to undo */
+		i = (i + 1) & mask;
+	}
+	tix[i] = NULL;
+	for (i = (i + 1) & mask; tix[i] != NULL; i = (i + 1) & mask) {
+		struct isol_action *moved = tix[i];
+
+		tix[i] = NULL;
+		target_link(set, moved);
+	}
+}
+
+static int grow(struct isol_actions *set)
+{
+	size_t n = set->nbuckets ? set->nbuckets * 2 : ACTIONS_MIN_BUCKETS;
+	struct isol_action **buckets, *a;
+
+	buckets = calloc(2 * n, sizeof(*buckets));
+	if (buckets == NULL)
+		return -ENOMEM;
+	free(set->buckets);
+	set->buckets = buckets;
+	set->nbuckets = n;
+	for (a = set->head; a; a = a->next) {
+		id_link(set, a);
+		target_link(set, a);
+	}
+	return 0;
+}
+
+void actions_init(struct isol_actions *set)
+{
+	memset(set, 0, sizeof(*set));
+	set->next_id = 1;
+}
+
+void actions_fini(struct isol_actions *set)
+{
+	struct isol_action *a, *next;
+
+	for (a = set->head; a; a = next) {
+		next = a->next;
+		action_free(a);
+	}
+	free(set->buckets);
+	actions_init(set);
+}
+
+struct isol_action *action_new(void)
+{
+	struct isol_action *a = calloc(1, sizeof(*a));
+
+	if (a == NULL)
+		errno = ENOMEM;
+	else
+		isol_spec_init(&a->spec);
+	return a;
+}
+
+void action_free(struct isol_action *a)
+{
+	free(a);
+}
+
+int actions_insert(struct isol_actions *set, struct isol_action *a)
+{
+	int rc;
+
+	if (a->id != 0 && actions_find(set, a->id) != NULL)
+		return -EEXIST;
+	/* keep the target index at most half full */
+	if ((set->count + 1) * 2 > set->nbuckets) {
+		rc = grow(set);
+		if (rc < 0)
+			return rc;
+	}
+	if (a->id == 0)
+		a->id = set->next_id;
+	if (a->id >= set->next_id)
+		set->next_id = a->id + 1;
+
+	id_link(set, a);
+	target_link(set, a);
+	a->next = NULL;
+	a->prev = set->tail;
+	if (set->tail)
+		set->tail->next = a;
+	else
+		set->head = a;
+	set->tail = a;
+	set->count++;
+	return 0;
+}
+
+void actions_remove(struct isol_actions *set, struct isol_action *a)
+{
+	struct isol_action **pp;
+
+	if (set->nbuckets == 0)
+		return;
+	for (pp = &set->buckets[id_hash(a->id, set->nbuckets)]; *pp != a; pp = &(*pp)->hnext)
+		if (*pp == NULL)
+			return; /* not in this set */
+	*pp = a->hnext;
+	target_unlink(set, a);
+	if (a->prev)
+		a->prev->next = a->next;
+	else
+		set->head = a->next;
+	if (a->next)
+		a->next->prev = a->prev;
+	else
+		set->tail = a->prev;
+	a->hnext = a->prev = a->next = NULL;
+	set->count--;
+}
+
+struct isol_action *actions_find(const struct isol_actions *set, uint64_t id)
+{
+	struct isol_action *a;
+
+	if (set->nbuckets == 0)
+		return NULL;
+	for (a = set->buckets[id_hash(id, set->nbuckets)]; a; a = a->hnext)
+		if (a->id == id)
+			return a;
+	return NULL;
+}
+
+struct isol_action *actions_find_same(const struct isol_actions *set, const struct isol_spec *spec)
+{
+	struct isol_action **tix, *a, *found = NULL;
+	size_t mask, i;
+
+	if (set->nbuckets == 0)
+		return NULL;
+	tix = tindex(set);
+	mask = set->nbuckets - 1;
+	/* several actions may share a key (out and in apart): the oldest wins */
+	for (i = target_hash(spec, set->nbuckets); (a = tix[i]) != NULL; i = (i + 1) & mask) {
+		if (same_key(&a->spec, spec) && (a->spec.dirs & spec->dirs) != 0 &&
+		    (found == NULL || a->id < found->id))
+			found = a;
+	}
+	return found;
+}
