@@ -26,8 +26,9 @@
 #define MSG_ROOM (96u << 10)
 
 static const char *const map_names[__ISOL_MAP_MAX] = {
-	"out4", "out4r", "out6", "out6r", "in4", "in4r",
-	"in6",  "in6r",  "fwd4", "fwd4r", "fwd6", "fwd6r",
+	"out4", "out4d", "out4r", "out4rd", "out6", "out6d", "out6r", "out6rd",
+	"in4",  "in4d",  "in4r",  "in4rd",  "in6",  "in6d",  "in6r",  "in6rd",
+	"fwd4", "fwd4d", "fwd4r", "fwd4rd", "fwd6", "fwd6d", "fwd6r", "fwd6rd",
 };
 
 static const struct {
@@ -36,20 +37,12 @@ static const struct {
 	unsigned hook;
 	enum isol_map first_map;
 } chains[] = {
-	{ "out", ISOL_DIR_OUT, NF_INET_LOCAL_OUT, ISOL_MAP_OUT4 },
-	{ "in", ISOL_DIR_IN, NF_INET_LOCAL_IN, ISOL_MAP_IN4 },
-	{ "fwd", ISOL_DIR_FWD, NF_INET_FORWARD, ISOL_MAP_FWD4 },
+	{ "out", ISOL_DIR_OUT, NF_INET_LOCAL_OUT, 0 },
+	{ "in", ISOL_DIR_IN, NF_INET_LOCAL_IN, 8 },
+	{ "fwd", ISOL_DIR_FWD, NF_INET_FORWARD, 16 },
 };
 #define NCHAINS (sizeof(chains) / sizeof(chains[0]))
 #define REJECT_CHAIN "rej"
-/* The big maps hold a small number per element, not a verdict: a goto in an
- * element makes the kernel re-validate every element of the table on every
- * commit (O(n) per isolation). One constant map turns the number into the
- * verdict. */
-#define VERDICT_MAP "verdict"
-#define VERDICT_MAP_ID 100
-#define VALUE_REJECT 1u
-#define VALUE_DROP 2u
 
 const char *nft_map_name(enum isol_map map)
 {
@@ -237,12 +230,17 @@ static struct nftnl_expr *expr_reject(uint32_t type, uint8_t code)
 
 static bool map_is_v6(enum isol_map m)
 {
-	return (m % 4) >= 2;
+	return (m / 4) % 2 == 1;
 }
 
 static bool map_is_range(enum isol_map m)
 {
-	return (m % 2) == 1;
+	return (m / 2) % 2 == 1;
+}
+
+static bool map_is_drop(enum isol_map m)
+{
+	return m % 2 == 1;
 }
 
 static struct nftnl_rule *rule_new(const struct nft_table_opts *o, const char *chain)
@@ -257,7 +255,7 @@ static struct nftnl_rule *rule_new(const struct nft_table_opts *o, const char *c
 	return r;
 }
 
-/* meta nfproto ipvX  DADDR . meta l4proto . th dport  vmap @map */
+/* meta nfproto ipvX  DADDR . meta l4proto . th dport @set  goto rej | drop */
 static int rule_add_lookup(struct nftnl_rule *r, enum isol_map m, uint32_t set_id)
 {
 	bool v6 = map_is_v6(m);
@@ -276,18 +274,15 @@ static int rule_add_lookup(struct nftnl_rule *r, enum isol_map m, uint32_t set_i
 	if (e == NULL)
 		return -ENOMEM;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, areg);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
 	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, map_names[m]);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
 	nftnl_rule_add_expr(r, e);
-	/* only a hit gets here: a miss ends the rule at the first lookup */
-	e = nftnl_expr_alloc("lookup");
+	if (map_is_drop(m))
+		return add_expr(r, expr_verdict(NF_DROP));
+	e = expr_verdict(NFT_GOTO);
 	if (e == NULL)
 		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, VERDICT_MAP);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, VERDICT_MAP_ID);
+	nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, REJECT_CHAIN);
 	nftnl_rule_add_expr(r, e);
 	return 0;
 }
@@ -311,7 +306,7 @@ static int emit_map(struct nft_batch *b, const struct nft_table_opts *o, enum is
 {
 	static const uint8_t fields4[] = { 4, 1, 2, 0 }, fields6[] = { 16, 1, 2, 0 };
 	bool v6 = map_is_v6(m), range = map_is_range(m);
-	uint32_t flags = NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_CONCAT;
+	uint32_t flags = NFT_SET_TIMEOUT | NFT_SET_CONCAT;
 	uint32_t addr_type = v6 ? ISOL_TYPE_IP6ADDR : ISOL_TYPE_IPADDR;
 	struct nftnl_expr *ctr;
 	struct nftnl_set *s;
@@ -336,12 +331,10 @@ static int emit_map(struct nft_batch *b, const struct nft_table_opts *o, enum is
 				  (ISOL_TYPE_INET_PROTOCOL << ISOL_TYPE_BITS) |
 				  ISOL_TYPE_INET_SERVICE);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? 24 : 12);
-	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, ISOL_TYPE_MARK);
-	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 4);
 	nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, v6 ? fields6 : fields4, 3);
 	nftnl_set_add_expr(s, ctr); /* a counter for every element */
 
-	nlh = msg_start(b, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, "create map", 0, 0);
+	nlh = msg_start(b, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, "create set", 0, 0);
 	if (nlh == NULL) {
 		nftnl_set_free(s);
 		return b->error;
@@ -409,51 +402,6 @@ static int emit_table(struct nft_batch *b, const struct nft_table_opts *o, uint1
 	return 0;
 }
 
-/* map verdict { 1 : goto rej, 2 : drop } */
-static int emit_verdict_map(struct nft_batch *b, const struct nft_table_opts *o)
-{
-	struct nftnl_set *s = nftnl_set_alloc();
-	struct nftnl_set_elem *rej = nftnl_set_elem_alloc(), *drop = nftnl_set_elem_alloc();
-	uint32_t k_rej = VALUE_REJECT, k_drop = VALUE_DROP;
-	struct nlmsghdr *nlh;
-
-	if (s == NULL || rej == NULL || drop == NULL) {
-		nftnl_set_free(s);
-		if (rej)
-			nftnl_set_elem_free(rej);
-		if (drop)
-			nftnl_set_elem_free(drop);
-		return b->error = -ENOMEM;
-	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, VERDICT_MAP);
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, VERDICT_MAP_ID);
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, ISOL_TYPE_MARK);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
-	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
-	nlh = msg_start(b, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, "create verdict map", 0, 0);
-	if (nlh) {
-		nftnl_set_nlmsg_build_payload(nlh, s);
-		msg_done(b, nlh);
-	}
-	nftnl_set_elem_set(rej, NFTNL_SET_ELEM_KEY, &k_rej, 4);
-	nftnl_set_elem_set_u32(rej, NFTNL_SET_ELEM_VERDICT, (uint32_t)NFT_GOTO);
-	nftnl_set_elem_set_str(rej, NFTNL_SET_ELEM_CHAIN, REJECT_CHAIN);
-	nftnl_set_elem_set(drop, NFTNL_SET_ELEM_KEY, &k_drop, 4);
-	nftnl_set_elem_set_u32(drop, NFTNL_SET_ELEM_VERDICT, NF_DROP);
-	nftnl_set_elem_add(s, rej);
-	nftnl_set_elem_add(s, drop);
-	nlh = msg_start(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, "fill verdict map", 0, 0);
-	if (nlh) {
-		nftnl_set_elems_nlmsg_build_payload(nlh, s);
-		msg_done(b, nlh);
-	}
-	nftnl_set_free(s);
-	return b->error;
-}
-
 int nft_encode_destroy_table(struct nft_batch *b, const struct nft_table_opts *o)
 {
 	return emit_table(b, o, ISOL_NFT_MSG_DESTROYTABLE, 0, "remove table");
@@ -476,7 +424,7 @@ int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o)
 
 	/* rej: TCP gets a reset (connect fails with ECONNREFUSED at once), the
 	 * rest ICMP admin-prohibited */
-	if (emit_chain(b, o, REJECT_CHAIN, -1) < 0 || emit_verdict_map(b, o) < 0)
+	if (emit_chain(b, o, REJECT_CHAIN, -1) < 0)
 		return b->error;
 	r = rule_new(o, REJECT_CHAIN);
 	if (r == NULL || add_expr(r, expr_meta(NFT_META_L4PROTO, NFT_REG_1)) < 0 ||
@@ -499,8 +447,11 @@ int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o)
 		    add_expr(r, expr_cmp_eq(NFT_REG_1, &mark, 4)) < 0 ||
 		    add_expr(r, expr_verdict(NF_ACCEPT)) < 0 || emit_rule(b, r) < 0)
 			goto nomem_rule;
-		for (m = 0; m < 4; m++) {
-			enum isol_map map = chains[i].first_map + (enum isol_map)m;
+		/* reject before drop: with both, the caller learns at once */
+		static const int order[8] = { 0, 2, 1, 3, 4, 6, 5, 7 };
+
+		for (m = 0; m < 8; m++) {
+			enum isol_map map = chains[i].first_map + (enum isol_map)order[m];
 
 			r = rule_new(o, chains[i].name);
 			if (r == NULL || rule_add_lookup(r, map, (uint32_t)map + 1) < 0 ||
@@ -522,15 +473,12 @@ nomem_rule:
 
 enum isol_map nft_map_for(const struct isol_spec *spec, unsigned dir)
 {
-	enum isol_map base = dir == ISOL_DIR_IN ? ISOL_MAP_IN4
-			     : dir == ISOL_DIR_FWD ? ISOL_MAP_FWD4
-						 : ISOL_MAP_OUT4;
+	int d = dir == ISOL_DIR_IN ? 1 : dir == ISOL_DIR_FWD ? 2 : 0;
+	int v6 = spec->target.family == AF_INET6;
+	int range = !isol_target_is_exact(&spec->target);
+	int drop = spec->mode == ISOL_MODE_DROP;
 
-	if (spec->target.family == AF_INET6)
-		base += 2;
-	if (!isol_target_is_exact(&spec->target))
-		base += 1;
-	return base;
+	return (enum isol_map)(((d * 2 + v6) * 2 + range) * 2 + drop);
 }
 
 /* Key layout in 32-bit registers: addr | proto,0,0,0 | port_be,0,0 */
@@ -582,7 +530,6 @@ static struct nftnl_set_elem *elem_new(const struct isol_action *a, bool range, 
 {
 	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
 	uint8_t key[24], udata[2 + 32];
-	uint32_t value;
 	char comment[32];
 	size_t klen;
 	int n;
@@ -597,8 +544,6 @@ static struct nftnl_set_elem *elem_new(const struct isol_action *a, bool range, 
 	}
 	if (!add)
 		return e;
-	value = a->spec.mode == ISOL_MODE_DROP ? VALUE_DROP : VALUE_REJECT;
-	nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, &value, sizeof(value));
 	if (a->expires_ms)
 		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, a->expires_ms - now_ms);
 	n = nft_elem_comment(a->id, comment, sizeof(comment));
@@ -725,10 +670,9 @@ void nft_describe_action(const struct nft_table_opts *o, const struct isol_actio
 			continue;
 		if (add)
 			snprintf(line, sizeof(line),
-				 "add element inet %s %s { %s%s : %s } comment \"isol:%llu\"",
+				 "add element inet %s %s { %s%s comment \"isol:%llu\" }",
 				 o->table, map_names[nft_map_for(&a->spec, chains[d].dir)], key,
-				 ttl, a->spec.mode == ISOL_MODE_DROP ? "2 (drop)" : "1 (reject)",
-				 (unsigned long long)a->id);
+				 ttl, (unsigned long long)a->id);
 		else
 			snprintf(line, sizeof(line), "destroy element inet %s %s { %s }", o->table,
 				 map_names[nft_map_for(&a->spec, chains[d].dir)], key);

@@ -3,17 +3,20 @@
  * sends); tests build messages and parse them back with libnftnl.
  *
  * Layout of table `inet isol` (flags owner|persist when asked):
- *   chain out  (filter output  0)   mark accept; then for m in out4 out4r out6 out6r:
- *                                   DADDR . l4proto . th dport map @m vmap @verdict
- *   chain in   (filter input   0)   same with in*
- *   chain fwd  (filter forward 0)   same with fwd*
+ *   chain out  (filter output  0)   meta mark MARK accept
+ *                                   ip daddr . meta l4proto . th dport @out4   goto rej
+ *                                   ...                              @out4r  goto rej
+ *                                   ...                              @out4d  drop
+ *                                   ...                              @out4rd drop
+ *                                   and the same four with ip6 daddr and out6*
+ *   chain in, chain fwd              the same with in*, fwd* (filter input / forward)
  *   chain rej  (regular)            tcp -> reset; else icmpx admin-prohibited
- *   map verdict  mark : verdict     { 1 : goto rej, 2 : drop }   (constant)
- *   maps NAME  addr . l4proto . th dport : mark (1 reject, 2 drop)  timeout, counter
- *        NAMEr same with interval (prefixes, port ranges, all protocols)
- * The big maps hold numbers, not verdicts: an element with a goto would make
- * the kernel walk every element of the table on every commit.
- * Every element carries the comment "isol:ID" so counters map back to actions. */
+ *   sets  addr . l4proto . th dport   timeout, counter per element; "r": interval
+ *         (prefixes, port ranges, all protocols); "d": drop instead of reject.
+ * Sets hold keys only and verdicts stay in the rules: a goto inside a map
+ * element would make the kernel walk every element of the table at each
+ * commit (one isolation would cost O(isolations)). Every element carries the
+ * comment "isol:ID" so counters map back to actions. */
 #ifndef ISOL_NFT_H
 #define ISOL_NFT_H
 
@@ -29,20 +32,10 @@
  * attribute limit; each element is < 128 bytes encoded. */
 #define ISOL_ELEMS_PER_MSG 256
 
+/* A set index: ((dir * 2 + v6) * 2 + range) * 2 + drop, dir 0 out, 1 in, 2 fwd. */
 enum isol_map {
-	ISOL_MAP_OUT4,
-	ISOL_MAP_OUT4R,
-	ISOL_MAP_OUT6,
-	ISOL_MAP_OUT6R,
-	ISOL_MAP_IN4,
-	ISOL_MAP_IN4R,
-	ISOL_MAP_IN6,
-	ISOL_MAP_IN6R,
-	ISOL_MAP_FWD4,
-	ISOL_MAP_FWD4R,
-	ISOL_MAP_FWD6,
-	ISOL_MAP_FWD6R,
-	__ISOL_MAP_MAX
+	ISOL_MAP_FIRST = 0,
+	__ISOL_MAP_MAX = 24
 };
 
 const char *nft_map_name(enum isol_map map);
@@ -89,7 +82,7 @@ int nft_encode_actions(struct nft_batch *b, const struct nft_table_opts *o,
 /* Remove the table (isolagent --flush). */
 int nft_encode_destroy_table(struct nft_batch *b, const struct nft_table_opts *o);
 
-/* Which map holds @spec's elements for direction bit @dir. */
+/* Which set holds @spec's elements for direction bit @dir. */
 enum isol_map nft_map_for(const struct isol_spec *spec, unsigned dir);
 
 /* nft syntax of one action's changes, one line each, for --dry-run and logs.
