@@ -103,6 +103,7 @@ int agent_start(struct isol_agent *ag, struct ev_loop *loop, const struct agent_
 	uint64_t now;
 	struct isol_action *a, *next;
 	char why[160];
+	size_t i;
 	int rc;
 
 	memset(ag, 0, sizeof(*ag));
@@ -111,6 +112,14 @@ int agent_start(struct isol_agent *ag, struct ev_loop *loop, const struct agent_
 	ag->started_ms = isol_now_ms();
 	actions_init(&ag->actions);
 	protect_init(&ag->protect);
+	for (i = 0; i < o->nprotects; i++) {
+		char label[64];
+
+		snprintf(label, sizeof(label), "--protect %s", o->protects[i]);
+		rc = protect_add(&ag->protect, o->protects[i], label, err);
+		if (rc < 0)
+			return rc;
+	}
 
 	rc = journal_open(&ag->journal, o->state_dir, err);
 	if (rc < 0)

@@ -21,6 +21,8 @@ struct agent_opts {
 	const char *hosts_file;
 	gid_t admin_gid, read_gid;
 	struct nft_table_opts table;
+	const char *const *protects; /* --protect ADDR[/LEN], checked at start too */
+	size_t nprotects;
 };
 
 struct isol_agent {

@@ -22,10 +22,12 @@
 
 struct conn {
 	ev_io rio, wio;
+	ev_idle more; /* complete lines left over: served when the loop is idle */
 	struct control *ctl;
 	struct control_peer peer;
 	struct strbuf in, out;
 	size_t scanned; /* bytes of @in already searched for '\n' */
+	bool pending;   /* @in may hold complete requests not served yet */
 	struct conn *prev, *next;
 };
 
@@ -47,6 +49,7 @@ static void conn_free(struct conn *c)
 
 	ev_io_stop(ctl->loop, &c->rio);
 	ev_io_stop(ctl->loop, &c->wio);
+	ev_idle_stop(ctl->loop, &c->more);
 	close(c->rio.fd);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -60,21 +63,30 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
-/* Reading pauses while a client does not read its answers. */
 #define OUT_HIGH_WATER (8u << 20)
 
+/* What to wait for: writable while output is queued; reading pauses while a
+ * client does not read its answers, and while complete requests are still
+ * buffered (those are served from an idle watcher, a few per turn). */
 static void conn_update(struct conn *c)
 {
 	struct ev_loop *loop = c->ctl->loop;
+	bool more = c->pending;
 
 	if (c->out.len > 0)
 		ev_io_start(loop, &c->wio);
 	else
 		ev_io_stop(loop, &c->wio);
-	if (c->out.len > OUT_HIGH_WATER)
+	if (c->out.len > OUT_HIGH_WATER) {
 		ev_io_stop(loop, &c->rio);
-	else
+		ev_idle_stop(loop, &c->more);
+	} else if (more) {
+		ev_io_stop(loop, &c->rio);
+		ev_idle_start(loop, &c->more);
+	} else {
 		ev_io_start(loop, &c->rio);
+		ev_idle_stop(loop, &c->more);
+	}
 }
 
 static int conn_flush(struct conn *c)
@@ -105,61 +117,59 @@ static void error_line(struct strbuf *out, const char *code, const char *msg)
 	strbuf_puts(out, "}}\n");
 }
 
-static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+/* Serve at most this many requests of one client per turn of the loop, so a
+ * client that floods cannot starve the others. */
+#define LINES_PER_TURN 32
+#define READ_CHUNK (64u << 10)
+
+/* Serve complete lines, a few per turn; c->pending says whether some may
+ * remain. Each byte is searched for the newline once. */
+static void conn_process(struct conn *c)
 {
-	struct conn *c = w->data;
-	size_t max = c->ctl->o.max_line;
+	size_t off = 0, served = 0;
 
+	c->pending = false;
 	for (;;) {
-		ssize_t n;
-		char *nl;
+		char *line, *nl;
+		size_t len;
 
-		if (strbuf_reserve(&c->in, 64u << 10) < 0) {
-			log_error("control: out of memory reading from pid %d", c->peer.pid);
-			conn_free(c);
-			return;
-		}
-		n = recv(w->fd, c->in.buf + c->in.len, c->in.cap - c->in.len - 1, MSG_DONTWAIT);
-		if (n == 0) {
-			conn_free(c);
-			return;
-		}
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			conn_free(c);
-			return;
-		}
-		c->in.len += (size_t)n;
-		c->in.buf[c->in.len] = '\0';
-
-		/* every complete line is one request */
-		while ((nl = memchr(c->in.buf + c->scanned, '\n', c->in.len - c->scanned))) {
-			size_t len = (size_t)(nl - c->in.buf);
-
-			*nl = '\0';
-			if (len > 0 && c->in.buf[len - 1] == '\r')
-				c->in.buf[--len] = '\0';
-			if (len > 0)
-				c->ctl->fn(c->ctl->ctx, &c->peer, c->in.buf, len, &c->out);
-			strbuf_consume(&c->in, (size_t)(nl - c->in.buf) + 1);
-			c->scanned = 0;
-		}
-		c->scanned = c->in.len;
-		if (c->in.len > max) {
-			char msg[128];
-
-			snprintf(msg, sizeof(msg), "request line longer than %zu bytes", max);
-			log_warn("control: pid %d uid %u: %s; closing", c->peer.pid, c->peer.uid, msg);
-			error_line(&c->out, "invalid", msg);
-			conn_flush(c);
-			conn_free(c);
-			return;
-		}
-		if (c->out.len > OUT_HIGH_WATER)
+		if (served == LINES_PER_TURN || c->out.len > OUT_HIGH_WATER) {
+			c->pending = true;
 			break;
+		}
+		nl = memchr(c->in.buf + off + c->scanned, '\n', c->in.len - off - c->scanned);
+		if (nl == NULL) {
+			c->scanned = c->in.len - off;
+			break;
+		}
+		line = c->in.buf + off;
+		len = (size_t)(nl - line);
+		*nl = '\0';
+		if (len > 0 && line[len - 1] == '\r')
+			line[--len] = '\0';
+		if (len > 0) {
+			c->ctl->fn(c->ctl->ctx, &c->peer, line, len, &c->out);
+			served++;
+		}
+		off = (size_t)(nl - c->in.buf) + 1;
+		c->scanned = 0;
+	}
+	if (off)
+		strbuf_consume(&c->in, off);
+}
+
+/* After serving: send, and decide what to wait for next. */
+static void conn_after(struct conn *c)
+{
+	if (c->in.len > c->ctl->o.max_line && !c->pending) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "request line longer than %zu bytes", c->ctl->o.max_line);
+		log_warn("control: pid %d uid %u: %s; closing", c->peer.pid, c->peer.uid, msg);
+		error_line(&c->out, "invalid", msg);
+		conn_flush(c);
+		conn_free(c);
+		return;
 	}
 	if (c->in.len == 0 && c->in.cap > (1u << 20)) {
 		strbuf_fini(&c->in);
@@ -170,6 +180,37 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	conn_update(c);
+}
+
+static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn *c = w->data;
+	ssize_t n;
+
+	if (strbuf_reserve(&c->in, READ_CHUNK) < 0) {
+		log_error("control: out of memory reading from pid %d", c->peer.pid);
+		conn_free(c);
+		return;
+	}
+	n = recv(w->fd, c->in.buf + c->in.len, READ_CHUNK, MSG_DONTWAIT);
+	if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
+		conn_free(c);
+		return;
+	}
+	if (n > 0) {
+		c->in.len += (size_t)n;
+		c->in.buf[c->in.len] = '\0';
+	}
+	conn_process(c);
+	conn_after(c);
+}
+
+static void conn_more_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct conn *c = w->data;
+
+	conn_process(c);
+	conn_after(c);
 }
 
 static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -262,7 +303,8 @@ static void listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 	peer_init(ctl, fd, &c->peer);
 	ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
 	ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
-	c->rio.data = c->wio.data = c;
+	ev_idle_init(&c->more, conn_more_cb);
+	c->rio.data = c->wio.data = c->more.data = c;
 	c->next = ctl->conns;
 	if (ctl->conns)
 		ctl->conns->prev = c;

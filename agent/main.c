@@ -172,6 +172,19 @@ int main(int argc, char **argv)
 	o.admin_gid = admin_group ? group_gid(admin_group, true) : group_gid("isol", false);
 	o.read_gid = read_group ? group_gid(read_group, true) : group_gid("isol-read", false);
 	log_init(foreground || flush, level);
+	o.protects = protects;
+	o.nprotects = (size_t)nprotect;
+	for (i = 0; i < nprotect; i++) { /* bad input: refuse before anything */
+		struct protect probe;
+
+		protect_init(&probe);
+		if (protect_add(&probe, protects[i], "--protect", &err) < 0) {
+			fprintf(stderr, "isolagent: --protect: %s\n", err.msg);
+			protect_fini(&probe);
+			return 2;
+		}
+		protect_fini(&probe);
+	}
 
 	if (flush) {
 		if (agent_flush_table(&o, &err) < 0) {
@@ -192,16 +205,6 @@ int main(int argc, char **argv)
 		log_error("cannot start: %s", err.msg);
 		agent_stop(&ag);
 		return 1;
-	}
-	for (i = 0; i < nprotect; i++) {
-		char label[64];
-
-		snprintf(label, sizeof(label), "--protect %s", protects[i]);
-		if (protect_add(&ag.protect, protects[i], label, &err) < 0) {
-			log_error("%s", err.msg);
-			agent_stop(&ag);
-			return 2;
-		}
 	}
 	co.path = o.socket_path;
 	co.admin_gid = o.admin_gid;

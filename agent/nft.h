@@ -79,6 +79,9 @@ int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o);
  * does not fail for an element the kernel already expired. */
 int nft_encode_actions(struct nft_batch *b, const struct nft_table_opts *o,
 		       struct isol_action *const *actions, size_t n, bool add, uint64_t now_ms);
+/* Rules the skeleton holds: a table with fewer was flushed by someone. */
+#define ISOL_SKELETON_RULES (2 + 3 * (1 + 8))
+
 /* Remove the table (isolagent --flush). */
 int nft_encode_destroy_table(struct nft_batch *b, const struct nft_table_opts *o);
 

@@ -11,6 +11,7 @@
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 
@@ -337,4 +338,29 @@ int nlport_table_flags(struct nlport *p, const char *table, uint32_t *flags, uin
 	if (owner)
 		*owner = ti.owner;
 	return ti.found;
+}
+
+static int count_cb(const struct nlmsghdr *nlh, void *data)
+{
+	(*(int *)data)++;
+	return MNL_CB_OK;
+}
+
+int nlport_count_rules(struct nlport *p, const char *table)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nlmsghdr *nlh;
+	int n = 0, rc;
+
+	if (r == NULL)
+		return -ENOMEM;
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP | NLM_F_ACK,
+				    nlport_next_seq(p, 1));
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	rc = talk(p, nlh, count_cb, &n);
+	return rc < 0 ? rc : n;
 }

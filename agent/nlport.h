@@ -30,6 +30,9 @@ typedef void (*nlport_elem_fn)(uint64_t id, uint64_t packets, uint64_t bytes, vo
 int nlport_dump_counters(struct nlport *p, const char *table, const char *set, nlport_elem_fn fn,
 			 void *data, struct isol_err *err);
 
+/* How many rules table inet @table holds (-errno; -ENOENT without the table). */
+int nlport_count_rules(struct nlport *p, const char *table);
+
 /* Does table inet @table exist, and with which flags? 1 yes, 0 no, -errno. */
 int nlport_table_flags(struct nlport *p, const char *table, uint32_t *flags, uint32_t *owner);
 

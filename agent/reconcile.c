@@ -148,7 +148,16 @@ int reconcile_counters(struct reconcile *r, struct isol_actions *set, struct iso
 
 int reconcile_table_present(struct reconcile *r)
 {
-	return nlport_table_flags(r->port, r->opts.table, NULL, NULL);
+	int rc = nlport_table_flags(r->port, r->opts.table, NULL, NULL);
+
+	if (rc <= 0 || r->opts.owner)
+		return rc; /* owned: nobody else can flush or delete its parts */
+	rc = nlport_count_rules(r->port, r->opts.table);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	return rc == ISOL_SKELETON_RULES;
 }
 
 int reconcile_flush(struct reconcile *r, struct isol_err *err)

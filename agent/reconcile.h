@@ -41,7 +41,8 @@ int reconcile_change(struct reconcile *r, struct isol_action *const *add, size_t
 /* Refresh packets/bytes of every action from the per-element counters. */
 int reconcile_counters(struct reconcile *r, struct isol_actions *set, struct isol_err *err);
 
-/* 1 if our table is there, 0 if someone removed it, -errno. */
+/* 1 if our table is there, 0 if someone removed it (or, unowned, flushed
+ * its rules or deleted a chain), -errno. */
 int reconcile_table_present(struct reconcile *r);
 
 /* Remove the table and everything in it (isolagent --flush). */
