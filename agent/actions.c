@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "actions.h"
 
@@ -58,9 +59,17 @@ static size_t target_hash(const struct isol_spec *spec, size_t nbuckets)
 	return (size_t)h & (nbuckets - 1);
 }
 
+/* Two actions that cannot coexist: the same isolation or steer target, the
+ * same pinned hostname, the same route (prefix and metric). */
 static bool same_key(const struct isol_spec *a, const struct isol_spec *b)
 {
-	return a->kind == b->kind && isol_target_equal(&a->target, &b->target);
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == ISOL_KIND_PIN)
+		return strcasecmp(a->host, b->host) == 0;
+	if (a->kind == ISOL_KIND_ROUTE && a->metric != b->metric)
+		return false;
+	return isol_target_equal(&a->target, &b->target);
 }
 
 static struct isol_action **tindex(const struct isol_actions *set)

@@ -23,6 +23,8 @@ struct isol_action {
 	char origin[48];     /* "cli", "apply", "policy:NAME" */
 	struct isol_actor actor;
 	uint64_t packets, bytes; /* last counters read from the kernel */
+	/* route --replace: the route it replaced, to put back (route_saved words) */
+	char replaced[256];
 
 	/* bookkeeping owned by actions.c */
 	struct isol_action *hnext; /* id hash chain */

@@ -285,6 +285,15 @@ static void put_meta(struct jbuf *b, uint64_t next_id)
 	put_lit(b, "}\n");
 }
 
+static void put_to(struct jbuf *b, const struct isol_spec *spec)
+{
+	char to[ISOL_TARGET_STRLEN];
+
+	isol_spec_to_format(spec, to, sizeof(to));
+	put_lit(b, ",\"to\":");
+	put_str(b, to);
+}
+
 static void put_add(struct jbuf *b, const struct isol_action *a)
 {
 	/* isol_dirs_format() for every bit set, without snprintf */
@@ -298,12 +307,56 @@ static void put_add(struct jbuf *b, const struct isol_action *a)
 	put_u64(b, a->id);
 	put_lit(b, ",\"kind\":");
 	put_str(b, isol_kind_name(a->spec.kind));
-	put_lit(b, ",\"target\":");
-	put_target(b, &a->spec.target);
-	put_lit(b, ",\"direction\":");
-	put_mem(b, d, strlen(d));
-	put_lit(b, ",\"mode\":");
-	put_str(b, isol_mode_name(a->spec.mode));
+	if (a->spec.kind != ISOL_KIND_PIN) {
+		put_lit(b, ",\"target\":");
+		put_target(b, &a->spec.target);
+	}
+	switch (a->spec.kind) {
+	case ISOL_KIND_ISOLATE:
+		put_lit(b, ",\"direction\":");
+		put_mem(b, d, strlen(d));
+		put_lit(b, ",\"mode\":");
+		put_str(b, isol_mode_name(a->spec.mode));
+		break;
+	case ISOL_KIND_STEER:
+		put_to(b, &a->spec);
+		if (a->spec.kill_flows)
+			put_lit(b, ",\"kill_flows\":true");
+		if (a->spec.no_check)
+			put_lit(b, ",\"no_check\":true");
+		break;
+	case ISOL_KIND_PIN:
+		put_lit(b, ",\"host\":");
+		put_str(b, a->spec.host);
+		put_to(b, &a->spec);
+		if (a->spec.check_port) {
+			put_lit(b, ",\"check_port\":");
+			put_u64(b, a->spec.check_port);
+		}
+		break;
+	case ISOL_KIND_ROUTE:
+		put_lit(b, ",\"type\":");
+		put_str(b, isol_route_type_name(a->spec.route_type));
+		if (a->spec.route_type == ISOL_ROUTE_VIA)
+			put_to(b, &a->spec);
+		if (a->spec.dev[0]) {
+			put_lit(b, ",\"dev\":");
+			put_str(b, a->spec.dev);
+		}
+		if (a->spec.metric) {
+			put_lit(b, ",\"metric\":");
+			put_u64(b, a->spec.metric);
+		}
+		if (a->spec.replace)
+			put_lit(b, ",\"replace\":true");
+		if (a->replaced[0]) {
+			put_lit(b, ",\"replaced\":");
+			put_strn(b, a->replaced, sizeof(a->replaced) - 1);
+		}
+		break;
+	default:
+		break;
+	}
 	if (a->spec.force)
 		put_lit(b, ",\"force\":true");
 	else
@@ -882,6 +935,7 @@ static int replay_add(struct isol_actions *set, const json_t *o, uint64_t *max_i
 	    get_u64(o, "created_ms", false, INT64_MAX, &a->created_ms, le) < 0 ||
 	    get_u64(o, "expires_ms", false, INT64_MAX, &a->expires_ms, le) < 0 ||
 	    get_str(o, "origin", a->origin, sizeof(a->origin), le) < 0 ||
+	    get_str(o, "replaced", a->replaced, sizeof(a->replaced), le) < 0 ||
 	    get_actor(o, &a->actor, le) < 0) {
 		rc = -EBADMSG;
 		goto free_action;

@@ -29,7 +29,19 @@ static const char *const map_names[__ISOL_MAP_MAX] = {
 	"out4", "out4d", "out4r", "out4rd", "out6", "out6d", "out6r", "out6rd",
 	"in4",  "in4d",  "in4r",  "in4rd",  "in6",  "in6d",  "in6r",  "in6rd",
 	"fwd4", "fwd4d", "fwd4r", "fwd4rd", "fwd6", "fwd6d", "fwd6r", "fwd6rd",
+	"steer4", "steer6", "steerh4", "steerh6",
 };
+
+/* steering: new connections of this host (nat output) and routed ones
+ * (nat prerouting), before filter sees them */
+static const struct {
+	const char *name;
+	unsigned hook;
+} nat_chains[] = {
+	{ "nat_out", NF_INET_LOCAL_OUT },
+	{ "nat_pre", NF_INET_PRE_ROUTING },
+};
+#define NAT_PRIO (-100)
 
 static const struct {
 	const char *name;
@@ -345,8 +357,8 @@ static int emit_map(struct nft_batch *b, const struct nft_table_opts *o, enum is
 	return 0;
 }
 
-static int emit_chain(struct nft_batch *b, const struct nft_table_opts *o, const char *name,
-		      int hook)
+static int emit_chain_typed(struct nft_batch *b, const struct nft_table_opts *o,
+			    const char *name, int hook, const char *type, int prio)
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
 	struct nlmsghdr *nlh;
@@ -358,9 +370,9 @@ static int emit_chain(struct nft_batch *b, const struct nft_table_opts *o, const
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
 	if (hook >= 0) {
 		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, (uint32_t)hook);
-		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
+		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
 		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
-		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
 	}
 	nlh = msg_start(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, "create chain", 0, 0);
 	if (nlh == NULL) {
@@ -370,6 +382,110 @@ static int emit_chain(struct nft_batch *b, const struct nft_table_opts *o, const
 	nftnl_chain_nlmsg_build_payload(nlh, c);
 	nftnl_chain_free(c);
 	msg_done(b, nlh);
+	return 0;
+}
+
+static int emit_chain(struct nft_batch *b, const struct nft_table_opts *o, const char *name,
+		      int hook)
+{
+	return emit_chain_typed(b, o, name, hook, "filter", 0);
+}
+
+static bool steer_v6(enum isol_map m)
+{
+	return m == ISOL_MAP_STEER6 || m == ISOL_MAP_STEERH6;
+}
+
+static bool steer_host(enum isol_map m)
+{
+	return m == ISOL_MAP_STEERH4 || m == ISOL_MAP_STEERH6;
+}
+
+/* map steerN { type ADDR . inet_proto . inet_service : ADDR . inet_service }
+ * map steerhN { type ADDR : ADDR }, timeout, a counter per element */
+static int emit_steer_map(struct nft_batch *b, const struct nft_table_opts *o, enum isol_map m)
+{
+	static const uint8_t fields4[] = { 4, 1, 2, 0 }, fields6[] = { 16, 1, 2, 0 };
+	bool v6 = steer_v6(m), host = steer_host(m);
+	uint32_t addr_type = v6 ? ISOL_TYPE_IP6ADDR : ISOL_TYPE_IPADDR, alen = v6 ? 16 : 4;
+	struct nftnl_expr *ctr;
+	struct nftnl_set *s;
+	struct nlmsghdr *nlh;
+
+	s = nftnl_set_alloc();
+	ctr = nftnl_expr_alloc("counter");
+	if (s == NULL || ctr == NULL) {
+		nftnl_set_free(s);
+		nftnl_expr_free(ctr);
+		return b->error = -ENOMEM;
+	}
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, map_names[m]);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)m + 1);
+	if (host) {
+		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | NFT_SET_TIMEOUT);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, addr_type);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, alen);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, addr_type);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, alen);
+	} else {
+		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_CONCAT);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
+				  (addr_type << (2 * ISOL_TYPE_BITS)) |
+					  (ISOL_TYPE_INET_PROTOCOL << ISOL_TYPE_BITS) |
+					  ISOL_TYPE_INET_SERVICE);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, alen + 8);
+		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, v6 ? fields6 : fields4, 3);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE,
+				  (addr_type << ISOL_TYPE_BITS) | ISOL_TYPE_INET_SERVICE);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, alen + 4);
+	}
+	nftnl_set_add_expr(s, ctr);
+	nlh = msg_start(b, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, "create map", 0, 0);
+	if (nlh == NULL) {
+		nftnl_set_free(s);
+		return b->error;
+	}
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	msg_done(b, nlh);
+	return 0;
+}
+
+/* [meta nfproto] DADDR (. l4proto . th dport) map @steer -> dnat to addr (. port) */
+static int rule_add_dnat(struct nftnl_rule *r, enum isol_map m)
+{
+	bool v6 = steer_v6(m), host = steer_host(m);
+	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+	uint32_t preg = v6 ? NFT_REG32_00 + 4 : NFT_REG32_00 + 1;
+	struct nftnl_expr *e;
+
+	if (add_expr(r, expr_meta(NFT_META_NFPROTO, NFT_REG_1)) < 0 ||
+	    add_expr(r, expr_cmp_eq(NFT_REG_1, &nfproto, 1)) < 0 ||
+	    add_expr(r, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, v6 ? 24 : 16, v6 ? 16 : 4,
+				     NFT_REG32_00)) < 0)
+		return -ENOMEM;
+	if (!host && (add_expr(r, expr_meta(NFT_META_L4PROTO, preg)) < 0 ||
+		      add_expr(r, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, preg + 1)) < 0))
+		return -ENOMEM;
+	e = nftnl_expr_alloc("lookup");
+	if (e == NULL)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG32_00);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG32_00);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, map_names[m]);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, (uint32_t)m + 1);
+	nftnl_rule_add_expr(r, e);
+	e = nftnl_expr_alloc("nat");
+	if (e == NULL)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, nfproto);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG32_00);
+	if (!host)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, preg);
+	nftnl_rule_add_expr(r, e);
 	return 0;
 }
 
@@ -418,8 +534,11 @@ int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o)
 	if (nft_encode_destroy_table(b, o) < 0 ||
 	    emit_table(b, o, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_EXCL, "create table") < 0)
 		return b->error;
-	for (m = 0; m < __ISOL_MAP_MAX; m++)
+	for (m = 0; m < ISOL_MAP_STEER4; m++)
 		if (emit_map(b, o, (enum isol_map)m) < 0)
+			return b->error;
+	for (m = ISOL_MAP_STEER4; m < __ISOL_MAP_MAX; m++)
+		if (emit_steer_map(b, o, (enum isol_map)m) < 0)
 			return b->error;
 
 	/* rej: TCP gets a reset (connect fails with ECONNREFUSED at once), the
@@ -459,6 +578,21 @@ int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o)
 				goto nomem_rule;
 		}
 	}
+	for (i = 0; i < sizeof(nat_chains) / sizeof(nat_chains[0]); i++) {
+		if (emit_chain_typed(b, o, nat_chains[i].name, (int)nat_chains[i].hook, "nat",
+				     NAT_PRIO) < 0)
+			return b->error;
+		r = rule_new(o, nat_chains[i].name);
+		if (r == NULL || add_expr(r, expr_meta(NFT_META_MARK, NFT_REG_1)) < 0 ||
+		    add_expr(r, expr_cmp_eq(NFT_REG_1, &mark, 4)) < 0 ||
+		    add_expr(r, expr_verdict(NF_ACCEPT)) < 0 || emit_rule(b, r) < 0)
+			goto nomem_rule;
+		for (m = ISOL_MAP_STEER4; m < __ISOL_MAP_MAX; m++) {
+			r = rule_new(o, nat_chains[i].name);
+			if (r == NULL || rule_add_dnat(r, (enum isol_map)m) < 0 || emit_rule(b, r) < 0)
+				goto nomem_rule;
+		}
+	}
 	return b->error;
 
 nomem_rule:
@@ -473,6 +607,13 @@ nomem_rule:
 
 enum isol_map nft_map_for(const struct isol_spec *spec, unsigned dir)
 {
+	if (spec->kind == ISOL_KIND_STEER) {
+		bool v6 = spec->target.family == AF_INET6;
+
+		if (isol_target_has_port(&spec->target))
+			return v6 ? ISOL_MAP_STEER6 : ISOL_MAP_STEER4;
+		return v6 ? ISOL_MAP_STEERH6 : ISOL_MAP_STEERH4;
+	}
 	int d = dir == ISOL_DIR_IN ? 1 : dir == ISOL_DIR_FWD ? 2 : 0;
 	int v6 = spec->target.family == AF_INET6;
 	int range = !isol_target_is_exact(&spec->target);
@@ -537,6 +678,8 @@ static struct nftnl_set_elem *elem_new(const struct isol_action *a, bool range, 
 	if (e == NULL)
 		return NULL;
 	klen = key_build(&a->spec.target, false, key);
+	if (a->spec.kind == ISOL_KIND_STEER && !isol_target_has_port(&a->spec.target))
+		klen = (size_t)isol_target_addr_len(&a->spec.target); /* the host alone */
 	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, (uint32_t)klen);
 	if (range) {
 		key_build(&a->spec.target, true, key);
@@ -544,6 +687,19 @@ static struct nftnl_set_elem *elem_new(const struct isol_action *a, bool range, 
 	}
 	if (!add)
 		return e;
+	if (a->spec.kind == ISOL_KIND_STEER) {
+		size_t alen = (size_t)isol_target_addr_len(&a->spec.target);
+		uint16_t port = htons(a->spec.to_port ? a->spec.to_port : a->spec.target.port_lo);
+		uint8_t data[20];
+
+		memset(data, 0, sizeof(data));
+		memcpy(data, a->spec.to_addr, alen);
+		if (isol_target_has_port(&a->spec.target)) {
+			memcpy(data + alen, &port, 2);
+			alen += 4;
+		}
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, data, (uint32_t)alen);
+	}
 	if (a->expires_ms)
 		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, a->expires_ms - now_ms);
 	n = nft_elem_comment(a->id, comment, sizeof(comment));
@@ -594,13 +750,15 @@ int nft_encode_actions(struct nft_batch *b, const struct nft_table_opts *o,
 
 		if (add && a->expires_ms && a->expires_ms <= now_ms)
 			continue; /* already expired: nothing for the kernel to hold */
+		if (a->spec.kind != ISOL_KIND_ISOLATE && a->spec.kind != ISOL_KIND_STEER)
+			continue; /* pins and routes are not ours to encode */
 		for (d = 0; d < NCHAINS; d++) {
 			struct nftnl_set_elem *e;
 			struct elem_chunk *c;
 			enum isol_map map;
 
-			if (!(a->spec.dirs & chains[d].dir))
-				continue;
+			if (a->spec.kind == ISOL_KIND_STEER ? d > 0 : !(a->spec.dirs & chains[d].dir))
+				continue; /* a steer is one element, in one map */
 			map = nft_map_for(&a->spec, chains[d].dir);
 			c = &chunk[map];
 			if (c->set == NULL) {
@@ -614,7 +772,7 @@ int nft_encode_actions(struct nft_batch *b, const struct nft_table_opts *o,
 				nftnl_set_set_u32(c->set, NFTNL_SET_FAMILY, NFPROTO_INET);
 				c->first_id = a->id;
 			}
-			e = elem_new(a, map_is_range(map), add, now_ms);
+			e = elem_new(a, map < ISOL_MAP_STEER4 && map_is_range(map), add, now_ms);
 			if (e == NULL) {
 				b->error = -ENOMEM;
 				break;
@@ -657,25 +815,41 @@ static void key_text(const struct isol_target *t, char *buf, size_t len)
 void nft_describe_action(const struct nft_table_opts *o, const struct isol_action *a, bool add,
 			 uint64_t now_ms, void (*fn)(const char *line, void *data), void *data)
 {
-	char key[128], line[320], ttl[32] = "";
+	char key[128], line[384], ttl[32] = "", value[80] = "";
 	size_t d;
 
+	if (a->spec.kind != ISOL_KIND_ISOLATE && a->spec.kind != ISOL_KIND_STEER)
+		return;
 	key_text(&a->spec.target, key, sizeof(key));
 	if (add && a->expires_ms > now_ms) {
 		strcpy(ttl, " timeout ");
 		isol_duration_format(a->expires_ms - now_ms, ttl + 9, sizeof(ttl) - 9);
 	}
+	if (a->spec.kind == ISOL_KIND_STEER) {
+		char to[64];
+
+		inet_ntop(a->spec.target.family, a->spec.to_addr, to, sizeof(to));
+		if (!isol_target_has_port(&a->spec.target)) {
+			inet_ntop(a->spec.target.family, a->spec.target.addr, key, sizeof(key));
+			snprintf(value, sizeof(value), " : %s", to);
+		} else {
+			snprintf(value, sizeof(value), " : %s . %u", to,
+				 a->spec.to_port ? a->spec.to_port : a->spec.target.port_lo);
+		}
+	}
 	for (d = 0; d < NCHAINS; d++) {
-		if (!(a->spec.dirs & chains[d].dir))
+		const char *set;
+
+		if (a->spec.kind == ISOL_KIND_STEER ? d > 0 : !(a->spec.dirs & chains[d].dir))
 			continue;
+		set = map_names[nft_map_for(&a->spec, chains[d].dir)];
 		if (add)
 			snprintf(line, sizeof(line),
-				 "add element inet %s %s { %s%s comment \"isol:%llu\" }",
-				 o->table, map_names[nft_map_for(&a->spec, chains[d].dir)], key,
-				 ttl, (unsigned long long)a->id);
+				 "add element inet %s %s { %s%s comment \"isol:%llu\"%s }", o->table,
+				 set, key, ttl, (unsigned long long)a->id, add ? value : "");
 		else
 			snprintf(line, sizeof(line), "destroy element inet %s %s { %s }", o->table,
-				 map_names[nft_map_for(&a->spec, chains[d].dir)], key);
+				 set, key);
 		fn(line, data);
 	}
 }

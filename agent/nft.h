@@ -11,6 +11,10 @@
  *                                   and the same four with ip6 daddr and out6*
  *   chain in, chain fwd              the same with in*, fwd* (filter input / forward)
  *   chain rej  (regular)            tcp -> reset; else icmpx admin-prohibited
+ *   chain nat_out (nat output -100), chain nat_pre (nat prerouting -100):
+ *                                   meta mark MARK accept
+ *                                   dnat ip to ip daddr . meta l4proto . th dport map @steer4
+ *                                   dnat ip to ip daddr map @steerh4   (and ip6: steer6, steerh6)
  *   sets  addr . l4proto . th dport   timeout, counter per element; "r": interval
  *         (prefixes, port ranges, all protocols); "d": drop instead of reject.
  * Sets hold keys only and verdicts stay in the rules: a goto inside a map
@@ -32,10 +36,15 @@
  * attribute limit; each element is < 128 bytes encoded. */
 #define ISOL_ELEMS_PER_MSG 256
 
-/* A set index: ((dir * 2 + v6) * 2 + range) * 2 + drop, dir 0 out, 1 in, 2 fwd. */
+/* A set index: ((dir * 2 + v6) * 2 + range) * 2 + drop, dir 0 out, 1 in, 2 fwd,
+ * for isolations; then the four steering maps. */
 enum isol_map {
 	ISOL_MAP_FIRST = 0,
-	__ISOL_MAP_MAX = 24
+	ISOL_MAP_STEER4 = 24, /* addr . l4proto . th dport : addr . port */
+	ISOL_MAP_STEER6,
+	ISOL_MAP_STEERH4, /* addr : addr (a whole host) */
+	ISOL_MAP_STEERH6,
+	__ISOL_MAP_MAX
 };
 
 const char *nft_map_name(enum isol_map map);
@@ -80,7 +89,7 @@ int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o);
 int nft_encode_actions(struct nft_batch *b, const struct nft_table_opts *o,
 		       struct isol_action *const *actions, size_t n, bool add, uint64_t now_ms);
 /* Rules the skeleton holds: a table with fewer was flushed by someone. */
-#define ISOL_SKELETON_RULES (2 + 3 * (1 + 8))
+#define ISOL_SKELETON_RULES (2 + 3 * (1 + 8) + 2 * (1 + 4))
 
 /* Remove the table (isolagent --flush). */
 int nft_encode_destroy_table(struct nft_batch *b, const struct nft_table_opts *o);

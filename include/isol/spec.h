@@ -1,7 +1,11 @@
 /* spec.h - one requested action as the user words it, the same on the command
- * line, in an `apply` file and on the wire:
+ * line, in an `apply` file, in the journal and on the wire:
  *   isolate TARGET [--direction out|in|fwd|all] [--mode reject|drop]
- *           [--ttl DUR] [--reason TEXT] [--force]
+ *   steer TARGET --to ADDR[:PORT] [--kill-flows] [--no-check]
+ *   pin HOSTNAME ADDR [--check-port PORT]
+ *   route PREFIX via GW [dev IF] | blackhole | unreachable | prohibit
+ *         [--metric N] [--replace]
+ * each with [--ttl DUR] [--reason TEXT] [--force]
  * Shared by isolctl (argv) and the agent (apply lines), so both read the
  * words identically. */
 #ifndef ISOL_SPEC_H
@@ -17,8 +21,22 @@
 
 enum isol_kind {
 	ISOL_KIND_ISOLATE,
+	ISOL_KIND_STEER,
+	ISOL_KIND_PIN,
+	ISOL_KIND_ROUTE,
 	__ISOL_KIND_MAX
 };
+
+enum isol_route_type {
+	ISOL_ROUTE_VIA,
+	ISOL_ROUTE_BLACKHOLE,
+	ISOL_ROUTE_UNREACHABLE,
+	ISOL_ROUTE_PROHIBIT,
+	__ISOL_ROUTE_MAX
+};
+
+#define ISOL_HOST_MAX 253
+#define ISOL_DEV_MAX 15
 
 /* Directions are a bit set: `all` is every bit. */
 enum isol_dir {
@@ -36,18 +54,31 @@ enum isol_mode {
 
 struct isol_spec {
 	enum isol_kind kind;
-	struct isol_target target;
-	unsigned dirs;       /* enum isol_dir bits, never 0 */
-	enum isol_mode mode;
-	uint64_t ttl_ms;     /* 0 = no expiry */
-	bool force;          /* allow protected targets */
+	struct isol_target target; /* isolate, steer: what; route: the prefix */
+	unsigned dirs;             /* isolate: enum isol_dir bits, never 0 */
+	enum isol_mode mode;       /* isolate */
+	uint64_t ttl_ms;           /* 0 = no expiry */
+	bool force;                /* allow protected targets */
 	char reason[ISOL_REASON_MAX + 1];
+
+	/* where to: steer --to, pin's ADDR, route's gateway */
+	int to_family;             /* 0 when unset */
+	uint8_t to_addr[16];
+	uint16_t to_port;          /* steer: 0 = the target's own port */
+	bool kill_flows, no_check; /* steer */
+	char host[ISOL_HOST_MAX + 1]; /* pin */
+	uint16_t check_port;       /* pin: 0 = no check */
+	enum isol_route_type route_type;
+	char dev[ISOL_DEV_MAX + 1]; /* route: "" = any */
+	uint32_t metric;           /* route: 0 = kernel default */
+	bool replace;              /* route: may replace an existing route */
 };
 
 /* Defaults: isolate, out, reject, no TTL, no reason. */
 void isol_spec_init(struct isol_spec *spec);
 
-/* Parse a mutating verb and its options from argv (argv[0] is the verb).
+/* Parse a mutating verb (isolate, steer, pin, route) and its words from argv
+ * (argv[0] is the verb).
  * Options unknown to this verb, missing values and bad values are -EINVAL
  * with a message naming the word. --dry-run is accepted and reported through
  * @dry_run (may be NULL: then it is refused, as inside apply files). */
@@ -68,6 +99,16 @@ int isol_spec_parse_line(const char *line, struct isol_spec *spec, struct isol_e
 int isol_spec_format(const struct isol_spec *spec, char *buf, size_t len);
 
 const char *isol_kind_name(enum isol_kind kind);
+int isol_kind_parse(const char *s, enum isol_kind *kind);
+const char *isol_route_type_name(enum isol_route_type t); /* via, blackhole, ... */
+/* The "to" address as text: "10.0.0.6", "10.0.0.6:5673", "[2001:db8::6]:80". */
+int isol_spec_to_format(const struct isol_spec *spec, char *buf, size_t len);
+/* Parse ADDR or ADDR:PORT (IPv6 in brackets with a port) into spec->to_*.
+ * @allow_port false refuses a port. */
+int isol_spec_to_parse(struct isol_spec *spec, const char *s, bool allow_port,
+		       struct isol_err *err);
+/* What `list` shows as the action's subject: the target, or the hostname. */
+int isol_spec_subject(const struct isol_spec *spec, char *buf, size_t len);
 const char *isol_mode_name(enum isol_mode mode);
 /* "out", "in", "fwd", "all", or a comma list like "out,in". */
 int isol_dirs_format(unsigned dirs, char *buf, size_t len);

@@ -21,6 +21,7 @@
 #include "nft.h"
 
 struct seen {
+	int steer_maps;
 	int begin, end, destroy_table, new_table, sets, chains, rules, elem_msgs, elems,
 	    destroy_elem_msgs;
 	uint32_t table_flags;
@@ -96,15 +97,23 @@ static void walk(const struct nft_batch *b, struct seen *s)
 			assert_int_equal(nftnl_set_nlmsg_parse(nlh, st), 0);
 			name = nftnl_set_get_str(st, NFTNL_SET_NAME);
 			flags = nftnl_set_get_u32(st, NFTNL_SET_FLAGS);
-			/* names with an r are the interval sets */
-			assert_int_equal(!!(flags & NFT_SET_INTERVAL), strchr(name, 'r') != NULL);
 			assert_true(flags & NFT_SET_TIMEOUT);
-			/* keys only: a goto inside an element would make every
-			 * commit walk every element */
-			assert_false(flags & NFT_SET_MAP);
-			assert_int_equal(nftnl_set_get_u32(st, NFTNL_SET_KEY_LEN),
-					 strchr(name, '6') ? 24 : 12);
-			s->sets++;
+			if (strncmp(name, "steer", 5) == 0) {
+				/* DNAT maps: data is an address (and a port), no verdict */
+				assert_true(flags & NFT_SET_MAP);
+				assert_int_equal(nftnl_set_get_u32(st, NFTNL_SET_DATA_LEN),
+						 (strchr(name, '6') ? 16 : 4) + (name[5] == 'h' ? 0 : 4));
+				s->steer_maps++;
+			} else {
+				/* names with an r are the interval sets */
+				assert_int_equal(!!(flags & NFT_SET_INTERVAL), strchr(name, 'r') != NULL);
+				/* keys only: a goto inside an element would make every
+				 * commit walk every element */
+				assert_false(flags & NFT_SET_MAP);
+				assert_int_equal(nftnl_set_get_u32(st, NFTNL_SET_KEY_LEN),
+						 strchr(name, '6') ? 24 : 12);
+				s->sets++;
+			}
 			nftnl_set_free(st);
 		} else if (type == NFT_MSG_NEWCHAIN) {
 			s->chains++;
@@ -169,11 +178,12 @@ static void test_rebuild_skeleton(void **state)
 	assert_int_equal(s.elem_msgs, 0);
 	assert_int_equal(s.new_table, 1);
 	assert_int_equal(s.table_flags, NFT_TABLE_F_OWNER | NFT_TABLE_F_PERSIST);
-	assert_int_equal(s.sets, __ISOL_MAP_MAX);
-	assert_int_equal(s.chains, 4);		    /* out in fwd rej */
+	assert_int_equal(s.sets, ISOL_MAP_STEER4);
+	assert_int_equal(s.steer_maps, 4);
+	assert_int_equal(s.chains, 6); /* out in fwd rej nat_out nat_pre */		    /* out in fwd rej */
 	/* rej: 2; per hook: mark + {v4,v6} x {exact,range} x {reject,drop} */
 	assert_int_equal(s.rules, ISOL_SKELETON_RULES);
-	assert_int_equal(ISOL_SKELETON_RULES, 29); /* the watchdog compares with it */
+	assert_int_equal(ISOL_SKELETON_RULES, 39); /* the watchdog compares with it */
 	/* the first message after BEGIN is seq 101 */
 	assert_non_null(nft_batch_find_seq(&b, 101));
 	assert_string_equal(nft_batch_find_seq(&b, 101)->what, "remove table");
@@ -341,6 +351,56 @@ static void test_large_batch_split(void **state)
 	free(acts);
 }
 
+static void test_steer_elements(void **state)
+{
+	struct isol_action *a = mk(5, "10.0.0.5:5672", ISOL_DIR_OUT, ISOL_MODE_REJECT, 0);
+	struct isol_action *h = mk(6, "2001:db8::5", ISOL_DIR_OUT, ISOL_MODE_REJECT, 0);
+	static const uint8_t want[8] = { 10, 0, 0, 6, 0x16, 0x29, 0, 0 };
+	struct nftnl_set_elems_iter *it;
+	struct nftnl_set_elem *e;
+	struct nft_table_opts o;
+	struct nft_batch b;
+	const uint8_t *data;
+	uint32_t len;
+	struct seen s;
+
+	a->spec.kind = ISOL_KIND_STEER;
+	assert_int_equal(isol_spec_to_parse(&a->spec, "10.0.0.6:5673", true, NULL), 0);
+	h->spec.kind = ISOL_KIND_STEER;
+	assert_int_equal(isol_spec_to_parse(&h->spec, "2001:db8::6", false, NULL), 0);
+	nft_table_opts_init(&o);
+	assert_int_equal(nft_batch_init(&b, 1), 0);
+	assert_int_equal(nft_encode_actions(&b, &o, &a, 1, true, 1000), 0);
+	walk(&b, &s);
+	assert_int_equal(s.elems, 1); /* one element, whatever the directions */
+	assert_string_equal(s.last_set, "steer4");
+	it = nftnl_set_elems_iter_create(s.last_elems);
+	e = nftnl_set_elems_iter_next(it);
+	data = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len);
+	assert_int_equal(len, 8);
+	assert_memory_equal(data, want, 8);
+	nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s.last_elems);
+	nft_batch_fini(&b);
+
+	assert_int_equal(nft_batch_init(&b, 1), 0);
+	assert_int_equal(nft_encode_actions(&b, &o, &h, 1, true, 1000), 0);
+	walk(&b, &s);
+	assert_string_equal(s.last_set, "steerh6"); /* a whole host: address to address */
+	it = nftnl_set_elems_iter_create(s.last_elems);
+	e = nftnl_set_elems_iter_next(it);
+	nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+	assert_int_equal(len, 16);
+	data = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len);
+	assert_int_equal(len, 16);
+	assert_int_equal(data[15], 6);
+	nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s.last_elems);
+	nft_batch_fini(&b);
+	action_free(a);
+	action_free(h);
+}
+
 static void collect(const char *line, void *data)
 {
 	strcat((char *)data, line);
@@ -371,6 +431,7 @@ int main(void)
 	    cmocka_unit_test(test_expired_skipped_and_all_protocols),
 	    cmocka_unit_test(test_large_batch_split),
 	    cmocka_unit_test(test_describe),
+	    cmocka_unit_test(test_steer_elements),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -114,8 +114,104 @@ static struct bad_argv bad[] = {
     {{"isolate", "--force"}, "needs a TARGET"},
     {{"isolate", "10.0.0.5", "10.0.0.6"}, "'10.0.0.6'"},
     {{"isolate", "10.0.0.5:0"}, "port 0"},
-    {{"steer", "10.0.0.5"}, "'steer'"},
+    {{"steer", "10.0.0.5"}, "needs --to"},
+    {{"explode", "10.0.0.5"}, "'explode'"},
+    {{"steer", "10.0.0.0/24", "--to", "10.0.0.6"}, "not a prefix"},
+    {{"steer", "10.0.0.5:80-90", "--to", "10.0.0.6"}, "one port"},
+    {{"steer", "10.0.0.5", "--to", "10.0.0.6:80"}, "needs a target with a port"},
+    {{"steer", "10.0.0.5:80", "--to", "2001:db8::1"}, "same family"},
+    {{"steer", "10.0.0.5:80", "--to", "10.0.0.0/24"}, "not a prefix"},
+    {{"steer", "10.0.0.5:80", "--to", "10.0.0.6:70000"}, "over 65535"},
+    {{"steer", "10.0.0.5:80", "--to", "10.0.0.6", "--mode", "drop"}, "unknown option '--mode' for steer"},
+    {{"isolate", "10.0.0.5", "--to", "10.0.0.6"}, "unknown option '--to' for isolate"},
+    {{"pin", "mq.internal"}, "HOSTNAME ADDR"},
+    {{"pin", "mq internal", "10.0.0.6"}, "not a hostname"},
+    {{"pin", "mq..internal", "10.0.0.6"}, "not a hostname"},
+    {{"pin", "mq.internal", "10.0.0.6:80"}, "without a port"},
+    {{"pin", "mq.internal", "banana"}, "'banana'"},
+    {{"pin", "mq.internal", "10.0.0.6", "--check-port", "0"}, "--check-port"},
+    {{"pin", "mq.internal", "10.0.0.6", "--check-port", "65536"}, "--check-port"},
+    {{"route", "10.9.0.0/24"}, "route needs PREFIX"},
+    {{"route", "10.9.0.0/24", "via"}, "gateway"},
+    {{"route", "10.9.0.0/24", "via", "fd00::1"}, "family"},
+    {{"route", "10.9.0.0/24", "towards", "10.0.0.1"}, "'towards'"},
+    {{"route", "10.9.0.0/24:80", "blackhole"}, "without a port"},
+    {{"route", "10.9.0.0/24", "blackhole", "dev", "eth0"}, "'dev' goes with 'via'"},
+    {{"route", "10.9.0.0/24", "via", "10.0.0.1", "dev", "a/b"}, "interface name"},
+    {{"route", "10.9.0.0/24", "via", "10.0.0.1", "extra"}, "unexpected 'extra'"},
+    {{"route", "10.9.0.0/24", "blackhole", "--metric", "x"}, "--metric"},
+    {{"route", "10.9.0.0/24", "blackhole", "--replace=yes"}, "takes no value"},
 };
+
+/* Each verb: words -> spec -> canonical words -> the same spec. */
+static void test_kinds_round_trip(void **state)
+{
+	static const char *const lines[] = {
+		"steer 10.0.0.5:5672 --to 10.0.0.6",
+		"steer 10.0.0.5:5672/udp --to 10.0.0.6:5673 --kill-flows --no-check --ttl 5m",
+		"steer [2001:db8::5]:80 --to [2001:db8::6]:8080",
+		"steer 10.0.0.5 --to 10.0.0.6",
+		"pin mq.internal 10.0.0.6",
+		"pin db.internal 2001:db8::7 --check-port 5432 --reason 'db moved'",
+		"route 10.9.0.0/24 via 10.0.0.2",
+		"route 10.9.0.0/24 via 10.0.0.2 dev eth1 --metric 5 --replace --ttl 1h",
+		"route 2001:db8:9::/48 blackhole",
+		"route 10.9.0.0/16 unreachable --metric 100",
+		"route 10.9.0.0/16 prohibit --force",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(lines); i++) {
+		struct isol_spec a, b;
+		struct isol_err err = {0};
+		char buf[1024];
+
+		assert_int_equal(isol_spec_parse_line(lines[i], &a, &err), 0);
+		isol_spec_format(&a, buf, sizeof(buf));
+		assert_int_equal(isol_spec_parse_line(buf, &b, &err), 0);
+		assert_int_equal(a.kind, b.kind);
+		assert_true(isol_target_equal(&a.target, &b.target));
+		assert_int_equal(a.to_family, b.to_family);
+		assert_memory_equal(a.to_addr, b.to_addr, 16);
+		assert_int_equal(a.to_port, b.to_port);
+		assert_int_equal(a.kill_flows, b.kill_flows);
+		assert_int_equal(a.no_check, b.no_check);
+		assert_string_equal(a.host, b.host);
+		assert_int_equal(a.check_port, b.check_port);
+		assert_int_equal(a.route_type, b.route_type);
+		assert_string_equal(a.dev, b.dev);
+		assert_int_equal(a.metric, b.metric);
+		assert_int_equal(a.replace, b.replace);
+		assert_int_equal(a.ttl_ms, b.ttl_ms);
+		assert_int_equal(a.force, b.force);
+		assert_string_equal(a.reason, b.reason);
+	}
+}
+
+static void test_kinds_values(void **state)
+{
+	struct isol_err err = {0};
+	struct isol_spec s;
+	char buf[64];
+
+	assert_int_equal(isol_spec_parse_line("steer 10.0.0.5:5672 --to 10.0.0.6:5673", &s, &err), 0);
+	assert_int_equal(s.kind, ISOL_KIND_STEER);
+	assert_int_equal(s.to_port, 5673);
+	isol_spec_to_format(&s, buf, sizeof(buf));
+	assert_string_equal(buf, "10.0.0.6:5673");
+	assert_int_equal(isol_spec_parse_line("pin mq.internal 10.0.0.6", &s, &err), 0);
+	assert_string_equal(s.host, "mq.internal");
+	isol_spec_subject(&s, buf, sizeof(buf));
+	assert_string_equal(buf, "mq.internal");
+	assert_int_equal(isol_spec_parse_line("route 10.9.0.0/24 via 10.0.0.2 dev eth1 --metric 7", &s, &err), 0);
+	assert_int_equal(s.route_type, ISOL_ROUTE_VIA);
+	assert_string_equal(s.dev, "eth1");
+	assert_int_equal(s.metric, 7);
+	assert_int_equal(s.target.plen, 24);
+	assert_int_equal(isol_spec_parse_line("route 10.9.0.0/24 blackhole", &s, &err), 0);
+	assert_int_equal(s.route_type, ISOL_ROUTE_BLACKHOLE);
+	assert_int_equal(s.to_family, 0);
+}
 
 static void test_bad_argv(void **state)
 {
@@ -485,6 +581,8 @@ int main(void)
 	    cmocka_unit_test(test_all_options),
 	    cmocka_unit_test(test_equals_form),
 	    cmocka_unit_test(test_bad_argv),
+	    cmocka_unit_test(test_kinds_round_trip),
+	    cmocka_unit_test(test_kinds_values),
 	    cmocka_unit_test(test_empty_value),
 	    cmocka_unit_test(test_no_verb),
 	    cmocka_unit_test(test_reason_limits),
