@@ -15,6 +15,9 @@ PKGS := libmnl libnftnl libnl-route-3.0 jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev
 CTL_LIBS := $(shell pkg-config --libs jansson 2>/dev/null)
+# isolctl is linked statically: a process that starts without the dynamic
+# loader is ~0.5 ms faster, and isolctl runs once per command at 3 a.m.
+CTL_STATIC := -static
 
 WARN := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wpointer-arith \
 	-Wcast-qual -Wwrite-strings -Wformat=2 -Wundef -Wno-unused-parameter
@@ -74,7 +77,7 @@ $(BUILD)/isolagent: $(BUILD)/agent/main.o $(BUILD)/libagent.a $(BUILD)/libisol.a
 
 $(BUILD)/isolctl: $(CTL_OBJ) $(BUILD)/libisol.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(CTL_LIBS)
+	$(Q)$(CC) $(LDFLAGS) $(CTL_STATIC) -o $@ $^ $(CTL_LIBS)
 
 # unit tests: ASan+UBSan, linked against the sanitized libraries and cmocka
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/san/libagent.a $(BUILD)/san/libisol.a

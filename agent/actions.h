@@ -13,6 +13,7 @@ struct isol_actor {
 	uint32_t uid;
 	int32_t pid;
 	char comm[32]; /* from /proc/PID/comm, "" when unknown */
+	char user[32]; /* the uid's name, resolved by the agent, "" when unknown */
 };
 
 struct isol_action {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,6 +268,14 @@ static void peer_init(struct control *ctl, int fd, struct control_peer *p)
 			p->comm[strcspn(p->comm, "\n")] = '\0';
 		}
 		close(cfd);
+	}
+	{
+		struct passwd pw, *res = NULL;
+		char pwbuf[1024];
+
+		if (p->uid != (uid_t)-1 && getpwuid_r(p->uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
+		    res && strlen(res->pw_name) < sizeof(p->user))
+			strcpy(p->user, res->pw_name);
 	}
 	p->can_write = p->uid == 0 || in_group(ctl->o.admin_gid, p->gid, groups, ngroups);
 	p->can_read = p->can_write || in_group(ctl->o.read_gid, p->gid, groups, ngroups);

@@ -23,6 +23,7 @@ struct control_peer {
 	gid_t gid;
 	pid_t pid;
 	char comm[32];
+	char user[32]; /* the uid's name, "" when it has none */
 	bool can_read, can_write;
 };
 

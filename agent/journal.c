@@ -231,6 +231,10 @@ static void put_actor(struct jbuf *b, const struct isol_actor *actor)
 	put_i64(b, actor->pid);
 	put_lit(b, ",\"comm\":");
 	put_strn(b, actor->comm, sizeof(actor->comm) - 1);
+	if (actor->user[0]) {
+		put_lit(b, ",\"user\":");
+		put_strn(b, actor->user, sizeof(actor->user) - 1);
+	}
 	put_lit(b, "}");
 }
 
@@ -902,7 +906,8 @@ static int get_actor(const json_t *o, struct isol_actor *actor, struct isol_err 
 	if (!json_is_object(v))
 		return isol_err_set(le, -EBADMSG, "field 'actor' must be an object");
 	if (get_u64(v, "uid", false, UINT32_MAX, &uid, le) < 0 ||
-	    get_str(v, "comm", actor->comm, sizeof(actor->comm), le) < 0)
+	    get_str(v, "comm", actor->comm, sizeof(actor->comm), le) < 0 ||
+	    get_str(v, "user", actor->user, sizeof(actor->user), le) < 0)
 		return -EBADMSG;
 	jp = json_object_get(v, "pid");
 	if (jp && (!json_is_integer(jp) || json_integer_value(jp) < INT32_MIN ||

@@ -190,9 +190,10 @@ uint32_t reconcile_batch_us(const struct reconcile *r, unsigned pct)
 	uint32_t tmp[RECONCILE_SAMPLES];
 	size_t n = r->nsamples < RECONCILE_SAMPLES ? r->nsamples : RECONCILE_SAMPLES;
 
-	if (n == 0)
-		return 0;
+	if (n == 0 || pct == 0)
+		return n ? r->samples[(r->nsamples - 1) % RECONCILE_SAMPLES] : 0;
 	memcpy(tmp, r->samples, n * sizeof(tmp[0]));
 	qsort(tmp, n, sizeof(tmp[0]), cmp_u32);
-	return tmp[(n - 1) * pct / 100];
+	/* nearest rank: with two samples p99 is the larger one */
+	return tmp[(n * pct + 99) / 100 - 1 < n ? (n * pct + 99) / 100 - 1 : n - 1];
 }

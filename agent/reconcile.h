@@ -48,7 +48,8 @@ int reconcile_table_present(struct reconcile *r);
 /* Remove the table and everything in it (isolagent --flush). */
 int reconcile_flush(struct reconcile *r, struct isol_err *err);
 
-/* Percentile (0..100) of recent batch round trips in microseconds, 0 if none. */
+/* Percentile (1..100, nearest rank) of recent batch round trips in
+ * microseconds; 0 gives the last one; 0 if none. */
 uint32_t reconcile_batch_us(const struct reconcile *r, unsigned pct);
 
 #endif

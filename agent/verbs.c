@@ -70,6 +70,10 @@ static void action_json(struct strbuf *out, const struct isol_action *a)
 	strbuf_printf(out, ",\"actor\":{\"uid\":%u,\"pid\":%d,\"comm\":", a->actor.uid,
 		      a->actor.pid);
 	strbuf_json_str(out, a->actor.comm);
+	if (a->actor.user[0]) {
+		strbuf_puts(out, ",\"user\":");
+		strbuf_json_str(out, a->actor.user);
+	}
 	strbuf_printf(out, "},\"packets\":%llu,\"bytes\":%llu}", (unsigned long long)a->packets,
 		      (unsigned long long)a->bytes);
 }
@@ -392,7 +396,7 @@ static int do_status(struct request *r, struct isol_err *err)
 		      "\"uptime_ms\":%llu,\"actions\":%zu,\"next_id\":%llu,"
 		      "\"table\":\"inet %s\",\"owner\":%s,\"persist\":%s,\"rebuilds\":%llu,"
 		      "\"journal_bytes\":%llu,\"clients\":%zu,\"batch_us_p50\":%u,"
-		      "\"batch_us_p99\":%u,\"state_dir\":",
+		      "\"batch_us_p99\":%u,\"batch_us_last\":%u,\"state_dir\":",
 		      ISOL_VERSION, ISOL_WIRE_VERSION, (int)getpid(),
 		      (unsigned long long)(now - r->ag->started_ms), r->ag->actions.count,
 		      (unsigned long long)r->ag->actions.next_id, r->ag->o.table.table,
@@ -401,7 +405,7 @@ static int do_status(struct request *r, struct isol_err *err)
 		      (unsigned long long)r->ag->rebuilds,
 		      (unsigned long long)journal_size(r->ag->journal),
 		      control_clients(r->ag->control), reconcile_batch_us(&r->ag->rec, 50),
-		      reconcile_batch_us(&r->ag->rec, 99));
+		      reconcile_batch_us(&r->ag->rec, 99), reconcile_batch_us(&r->ag->rec, 0));
 	strbuf_json_str(r->out, r->ag->o.state_dir);
 	strbuf_puts(r->out, ",\"socket\":");
 	strbuf_json_str(r->out, r->ag->o.socket_path);
@@ -446,6 +450,7 @@ void verbs_handle(void *ctx, const struct control_peer *peer, char *line, size_t
 	r.req.actor.uid = peer->uid;
 	r.req.actor.pid = peer->pid;
 	snprintf(r.req.actor.comm, sizeof(r.req.actor.comm), "%s", peer->comm);
+	snprintf(r.req.actor.user, sizeof(r.req.actor.user), "%s", peer->user);
 
 	r.root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (r.root == NULL || !json_is_object(r.root)) {

@@ -1,7 +1,6 @@
 /* ctl_render.c - the agent's responses as text for people: one-line
  * confirmations, the aligned `list` table, `key: value` pages. Every field
  * may be missing or of the wrong type; it then prints as "-". */
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -128,26 +127,13 @@ static void fmt_seconds(char *buf, size_t len, uint64_t ms, bool round_up)
 	isol_duration_format(s * 1000, buf, len);
 }
 
-/* A tiny uid -> name cache: a list of 100,000 actions has few distinct
- * users, and each getpwuid() may read files or ask a directory service. */
-static const char *user_name(uint64_t uid)
+/* The agent resolves user names (isolctl stays static and never reads the
+ * user database): without one, root is still root. */
+static const char *user_name(const char *given, uint64_t uid)
 {
-	static struct {
-		uint64_t uid;
-		char name[33];
-	} cache[8];
-	static unsigned used;
-	struct passwd *pw;
-	unsigned i;
-
-	for (i = 0; i < used; i++)
-		if (cache[i].uid == uid)
-			return cache[i].name[0] ? cache[i].name : NULL;
-	pw = uid <= (uid_t)-1 ? getpwuid((uid_t)uid) : NULL;
-	i = used < 8 ? used++ : (unsigned)(uid % 8);
-	cache[i].uid = uid;
-	copy_safe(cache[i].name, sizeof(cache[i].name), pw && pw->pw_name ? pw->pw_name : "");
-	return cache[i].name[0] ? cache[i].name : NULL;
+	if (given && *given)
+		return given;
+	return uid == 0 ? "root" : NULL;
 }
 
 /* ---- errors */
@@ -298,6 +284,7 @@ static const char *const col_names[__COL_MAX] = {
  * of the wrong type. */
 struct row {
 	bool has_id, has_created, has_expires, has_packets, has_uid, has_pid;
+	char user[33];
 	uint64_t id, created, expires, packets, uid, pid;
 	char kind[32], target[CELL_MAX], dir[32], mode[32], origin[CELL_MAX], reason[CELL_MAX];
 };
@@ -326,6 +313,8 @@ static void row_actor(struct row *row, const char *val, const char *vend)
 			row->has_uid = ctl_json_u64(v, ve, &row->uid) == 0;
 		else if (key_is(key, klen, "pid"))
 			row->has_pid = ctl_json_u64(v, ve, &row->pid) == 0;
+		else if (key_is(key, klen, "user"))
+			row_str(row->user, sizeof(row->user), v, ve);
 	}
 }
 
@@ -393,7 +382,7 @@ static void cell_actor(char *buf, size_t len, const struct row *row)
 		snprintf(buf, len, "-");
 		return;
 	}
-	name = user_name(row->uid);
+	name = user_name(row->user, row->uid);
 	if (name && row->has_pid && row->pid > 0)
 		snprintf(buf, len, "%s(%llu)", name, (unsigned long long)row->pid);
 	else if (name)
@@ -635,7 +624,7 @@ static void fmt_actor_long(char *buf, size_t len, const json_t *actor)
 		return;
 	}
 	if (get_u64(actor, "uid", &uid)) {
-		name = user_name(uid);
+		name = user_name(get_str(actor, "user"), uid);
 		n = name ? snprintf(buf, len, "%s (uid %llu)", name, (unsigned long long)uid)
 			 : snprintf(buf, len, "uid %llu", (unsigned long long)uid);
 	} else {

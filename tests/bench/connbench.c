@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -79,6 +80,11 @@ static int serve(const char *ready)
 	}
 }
 
+static double tv_us(const struct timeval *tv)
+{
+	return (double)tv->tv_sec * 1e6 + (double)tv->tv_usec;
+}
+
 static void *client(void *arg)
 {
 	struct linger lg = {.l_onoff = 1, .l_linger = 0};
@@ -125,15 +131,14 @@ static int rate(double seconds, int threads)
 	t1 = bench_now_ns();
 	getrusage(RUSAGE_SELF, &r1);
 	secs = (double)(t1 - t0) / 1e9;
-	cpu_us = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec -
-			  r0.ru_stime.tv_sec) * 1e6 +
-		 (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec -
-			  r0.ru_stime.tv_usec);
+	cpu_us =
+	    tv_us(&r1.ru_utime) - tv_us(&r0.ru_utime) + tv_us(&r1.ru_stime) - tv_us(&r0.ru_stime);
 	printf("conn_rate=%.0f\n", (double)atomic_load(&n_ok) / secs);
 	printf("conn_ok=%lu\n", atomic_load(&n_ok));
 	printf("conn_failed=%lu\n", atomic_load(&n_failed));
 	printf("conn_seconds=%.3f\n", secs);
-	printf("conn_cpu_us=%.3f\n", atomic_load(&n_ok) ? cpu_us / (double)atomic_load(&n_ok) : 0.0);
+	printf("conn_cpu_us=%.3f\n",
+	       atomic_load(&n_ok) ? cpu_us / (double)atomic_load(&n_ok) : 0.0);
 	return atomic_load(&n_ok) > 0 ? 0 : 1;
 }
 

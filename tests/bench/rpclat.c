@@ -176,10 +176,10 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"socket", required_argument, NULL, 's'}, {"count", required_argument, NULL, 'n'},
-		{"warmup", required_argument, NULL, 'w'}, {"base", required_argument, NULL, 'b'},
-		{"ttl-ms", required_argument, NULL, 't'}, {"fsync-dir", required_argument, NULL, 'f'},
-		{"reconnect", no_argument, NULL, 'r'}, {NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 's'}, {"count", required_argument, NULL, 'n'},
+	    {"warmup", required_argument, NULL, 'w'}, {"base", required_argument, NULL, 'b'},
+	    {"ttl-ms", required_argument, NULL, 't'}, {"fsync-dir", required_argument, NULL, 'f'},
+	    {"reconnect", no_argument, NULL, 'r'},    {NULL, 0, NULL, 0},
 	};
 	const char *path = NULL, *base = "10.200", *fsync_dir = NULL;
 	char fsync_path[4096];
@@ -193,14 +193,29 @@ int main(int argc, char **argv)
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 's': path = optarg; break;
-		case 'n': count = strtoul(optarg, NULL, 10); break;
-		case 'w': warmup = strtoul(optarg, NULL, 10); break;
-		case 'b': base = optarg; break;
-		case 't': ttl_ms = strtoul(optarg, NULL, 10); break;
-		case 'f': fsync_dir = optarg; break;
-		case 'r': reconnect = true; break;
-		default: usage();
+		case 's':
+			path = optarg;
+			break;
+		case 'n':
+			count = strtoul(optarg, NULL, 10);
+			break;
+		case 'w':
+			warmup = strtoul(optarg, NULL, 10);
+			break;
+		case 'b':
+			base = optarg;
+			break;
+		case 't':
+			ttl_ms = strtoul(optarg, NULL, 10);
+			break;
+		case 'f':
+			fsync_dir = optarg;
+			break;
+		case 'r':
+			reconnect = true;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (path == NULL || count == 0 || count + warmup > 64000)
@@ -211,7 +226,8 @@ int main(int argc, char **argv)
 	if (fsync_dir) {
 		snprintf(fsync_path, sizeof(fsync_path), "%s/rpclat-fsync.%d.tmp", fsync_dir,
 			 (int)getpid());
-		fsync_fd = open(fsync_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+		fsync_fd =
+		    open(fsync_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
 		fs = calloc(count, sizeof(*fs));
 		if (fsync_fd == -1 || fs == NULL) {
 			fprintf(stderr, "rpclat: %s: %s\n", fsync_path, strerror(errno));
@@ -225,9 +241,10 @@ int main(int argc, char **argv)
 
 		if (bench_addr(addr, sizeof(addr), base, i) == -1)
 			usage();
-		len = snprintf(req, sizeof(req),
-			       "{\"v\":1,\"op\":\"isolate\",\"target\":\"%s:5672\",\"ttl_ms\":%lu}\n",
-			       addr, ttl_ms);
+		len =
+		    snprintf(req, sizeof(req),
+			     "{\"v\":1,\"op\":\"isolate\",\"target\":\"%s:5672\",\"ttl_ms\":%lu}\n",
+			     addr, ttl_ms);
 		if (fsync_fd != -1) {
 			t = fsync_append(fsync_fd);
 			if (t == 0)

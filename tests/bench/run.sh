@@ -52,7 +52,7 @@ ERRORS=()      # what could not be measured
 NS_MADE=()
 PIDS=()        # every background process we started (servers, agents)
 AGENT_PID=     # the agent under test, in $NSA
-SOCK= STATE=
+SOCK='' STATE=''
 NONE_PID=      # the agent with no isolations, in $NSC
 TMP=
 
@@ -146,7 +146,9 @@ stage_bins() {
 	local b
 	mkdir -p "$TMP/bin"
 	for b in "$AGENT" "$CTL" "$BB"/*; do
-		[ -f "$b" ] && [ -x "$b" ] || continue
+		if [ ! -f "$b" ] || [ ! -x "$b" ]; then
+			continue
+		fi
 		cp "$b" "$TMP/bin/" || { echo "bench: cannot copy $b" >&2; exit 1; }
 	done
 	AGENT=$TMP/bin/$(basename "$AGENT")
@@ -347,23 +349,19 @@ make_bulk_files() {
 	awk -v n="$BULK" 'BEGIN { print "add element inet bench s {"; for (i = 0; i < n; i++)
 		printf "%s10.%d.%d.%d . tcp . 5672 timeout 1h\n", (i ? "," : ""), 20 + int(i / 65024), int(i / 254) % 256, 1 + i % 254;
 		print "}" }' >"$TMP/bulk.nft"
-	# for reference: elements shaped like the agent's (a verdict map with
-	# counters, a comment per element), in a table like its
+	# for reference: elements shaped like the agent's (in a set with
+	# counters, a counter and a comment on each element)
 	cat >"$TMP/shaped.nft" <<-'EOF'
 		table inet bench2 {
-			chain rej {
-				meta l4proto tcp reject with tcp reset
-				reject with icmpx admin-prohibited
-			}
-			map m {
-				type ipv4_addr . inet_proto . inet_service : verdict
+			set s {
+				type ipv4_addr . inet_proto . inet_service
 				flags timeout
 				counter
 			}
 		}
 	EOF
-	awk -v n="$BULK" 'BEGIN { print "add element inet bench2 m {"; for (i = 0; i < n; i++)
-		printf "%s10.%d.%d.%d . tcp . 5672 counter timeout 1h comment \"isol:%d\" : goto rej\n", (i ? "," : ""), 20 + int(i / 65024), int(i / 254) % 256, 1 + i % 254, i + 1;
+	awk -v n="$BULK" 'BEGIN { print "add element inet bench2 s {"; for (i = 0; i < n; i++)
+		printf "%s10.%d.%d.%d . tcp . 5672 counter timeout 1h comment \"isol:%d\"\n", (i ? "," : ""), 20 + int(i / 65024), int(i / 254) % 256, 1 + i % 254, i + 1;
 		print "}" }' >"$TMP/bulk-shaped.nft"
 }
 
@@ -419,28 +417,33 @@ bench_bulk() {
 	inA nft -f "$TMP/shaped.nft" || err "cannot create the scratch table inet bench2"
 	spawn shaped --count 1 -c run "$NFT" -f "$TMP/bulk-shaped.nft"
 	inA nft delete table inet bench2 2>/dev/null
-	say "nft -f $BULK agent-shaped elements: $(get shaped.run_p50_us) us"
+	say "nft -f $BULK agent-shaped elements: $(ms "$(get shaped.run_p50_us)") ms," \
+		"peak RSS $(get shaped.run_rss_max_kb) kB"
 }
 
 # conn STATE NS AGENT_PID: one connection-rate sample from NS's client side;
 # appends to CONN_STATE, and that agent's CPU time during it to CPU_STATE.
 # Also the client's CPU time per connection to CCPU_STATE.
-CONN_with=() CONN_none=() CONN_bare=() CPU_with=() CPU_none=() CPU_bare=()
-CCPU_with=() CCPU_none=() CCPU_bare=()
+CONN_with=() CONN_none=() CONN_bare=() CCPU_with=() CCPU_none=() CCPU_bare=()
+CPU_with=() CPU_none=()
+# shellcheck disable=SC2034 # written through a nameref; no agent in "bare"
+CPU_bare=()
 conn() {
 	local tag=$1 ns=$2 pid=$3 out c0 rate failed ccpu
+	local -n conn_rates=CONN_$tag conn_agent_cpu=CPU_$tag conn_client_cpu=CCPU_$tag
 	c0=$(cpu_ms "$pid")
 	out=$(in_ns "$ns" "$BB/connbench" rate "$SRV" --seconds "$CONN_SECONDS" 2>&1)
-	eval "CPU_$tag+=(\"$(($(cpu_ms "$pid") - c0))\")"
+	conn_agent_cpu+=("$(($(cpu_ms "$pid") - c0))")
 	rate=$(printf '%s\n' "$out" | awk -F= '$1 == "conn_rate" { print $2 }')
 	failed=$(printf '%s\n' "$out" | awk -F= '$1 == "conn_failed" { print $2 }')
 	ccpu=$(printf '%s\n' "$out" | awk -F= '$1 == "conn_cpu_us" { print $2 }')
 	if [ -z "$rate" ] || [ "${failed:-1}" != 0 ]; then
 		err "connection rate ($tag): $out"
-		rate=NA ccpu=NA
+		rate=NA
+		ccpu=NA
 	fi
-	eval "CONN_$tag+=(\"\$rate\")"
-	eval "CCPU_$tag+=(\"\${ccpu:-NA}\")"
+	conn_rates+=("$rate")
+	conn_client_cpu+=("${ccpu:-NA}")
 }
 
 # 4. the packet path: with BULK isolations ($NSA), with none (a fresh agent in
@@ -491,10 +494,11 @@ ok() {
 	awk "${AWK_ARGS[@]}" "BEGIN { print (($expr) ? 1 : 0) }" </dev/null
 }
 
-f0() { [ "$1" = NA ] && echo NA || printf '%.0f' "$1"; }
-f1() { [ "$1" = NA ] && echo NA || printf '%.1f' "$1"; }
-ms() { [ "$1" = NA ] && echo NA || awk -v v="$1" 'BEGIN { printf "%.2f", v / 1000 }'; }
-mb() { [ "$1" = NA ] && echo NA || awk -v v="$1" 'BEGIN { printf "%.1f", v / 1024 }'; }
+# number formats; NA stays NA
+f0() { awk -v v="$1" 'BEGIN { if (v == "NA") print v; else printf "%.0f", v }'; }
+f1() { awk -v v="$1" 'BEGIN { if (v == "NA") print v; else printf "%.1f", v }'; }
+ms() { awk -v v="$1" 'BEGIN { if (v == "NA") print v; else printf "%.2f", v / 1000 }'; }
+mb() { awk -v v="$1" 'BEGIN { if (v == "NA") print v; else printf "%.1f", v / 1024 }'; }
 # list V...: the values rounded, space separated
 list() {
 	local v out=
@@ -624,7 +628,7 @@ report() {
 		"$(mb "$(get agent.rss0)") before, $(mb "$(get agent.rss1)") after apply," \
 		"$(mb "$(get agent.rss2)") MB after rollback --all"
 	echo "     nft -f peak RSS runs: $(list "${NFTF_RSS[@]}") kB"
-	local k au=() as=() cu=() cs=() nu=() ns=()
+	local k cu=() cs=() nu=() ns=()
 	for k in "${!APPLY_MS[@]}"; do
 		cu+=("$(get "apply$k.run_user_ms")") cs+=("$(get "apply$k.run_sys_ms")")
 	done
@@ -636,12 +640,13 @@ report() {
 		"$(f0 "$(median "${cu[@]}")") + sys $(f0 "$(median "${cs[@]}")") ms;" \
 		"nft -f user $(f0 "$(median "${nu[@]}")") + sys $(f0 "$(median "${ns[@]}")") ms"
 	echo "     reference, 1 run: nft -f of the same targets shaped like the agent's elements" \
-		"(verdict map, counter, comment, goto): wall $(ms "$(get shaped.run_p50_us)") ms," \
+		"(counter and comment on each): wall $(ms "$(get shaped.run_p50_us)") ms," \
 		"peak RSS $(mb "$(get shaped.run_rss_max_kb)") MB, user $(f0 "$(get shaped.run_user_ms)")" \
 		"+ sys $(f0 "$(get shaped.run_sys_ms)") ms"
 	echo "  4. conn/s with $BULK: $(list "${CONN_with[@]}"); none: $(list "${CONN_none[@]}");" \
 		"no isol table at all: $(list "${CONN_bare[@]}")"
-	echo "     agent CPU during the samples (ms): with $(list "${CPU_with[@]}"); none $(list "${CPU_none[@]}")"
+	echo "     agent CPU during the samples (ms): with $(list "${CPU_with[@]}");" \
+		"none $(list "${CPU_none[@]}")"
 	echo "     with vs none: $(f1 "$(calc '(w / n - 1) * 100' w="$with" n="$none")") % (medians)," \
 		"same-round ratios: $(list "${pw[@]}") %"
 	echo "     none vs no table: $(f1 "$(calc '(n / b - 1) * 100' n="$none" b="$bare")") % (medians)," \
@@ -660,6 +665,7 @@ main() {
 	local t0
 	t0=$(now_us)
 	preflight
+	say "isol bench on nproc $(nproc), kernel $(uname -r), $(nft --version 2>&1 | head -n1)"
 	build_bench
 	TMP=$(mktemp -d /tmp/isolbench.XXXXXX)
 	chmod 0755 "$TMP"

@@ -33,7 +33,7 @@ struct cmd {
 	uint64_t *rss_kb;
 	unsigned long fails;
 	double user_ms, sys_ms; /* summed over the counted runs */
-	int fsync_fd; /* the @fsync built-in's file, -1 for a real command */
+	int fsync_fd;		/* the @fsync built-in's file, -1 for a real command */
 };
 
 static void usage(void)
@@ -179,8 +179,8 @@ int main(int argc, char **argv)
 		if (strcmp(c->argv[0], "@fsync") == 0) {
 			if (c->argc != 2)
 				usage();
-			c->fsync_fd = open(c->argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-					   0600);
+			c->fsync_fd = open(
+			    c->argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
 			if (c->fsync_fd == -1) {
 				fprintf(stderr, "spawnlat: %s: %s\n", c->argv[1], strerror(errno));
 				return 1;
