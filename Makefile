@@ -11,7 +11,7 @@ DESTDIR ?=
 BUILD ?= build
 VERSION := 0.1.0
 
-PKGS := libmnl libnftnl libnl-route-3.0 jansson
+PKGS := libmnl libnftnl libnl-route-3.0 jansson libnetfilter_conntrack
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev
 CTL_LIBS := $(shell pkg-config --libs jansson 2>/dev/null)

@@ -4,38 +4,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "agent.h"
+#include "conntrack.h"
 #include "isol/duration.h"
 #include "log.h"
 
 #define WATCHDOG_INTERVAL 0.25 /* seconds: a removed table is back within a second */
 
 static void expiry_arm(struct isol_agent *ag);
+static const char *protects_action(struct isol_agent *ag, const struct isol_spec *spec,
+				   const char *ssh_peer, char *why, size_t len);
 
-/* Drop actions whose TTL has passed: the kernel expired their elements on
- * its own, so only the bookkeeping and the journal remain. */
+/* Drop actions whose TTL has passed. The kernel expired the nftables
+ * elements on its own; routes and pins have no kernel clock, so they are
+ * taken out here. */
 static void expire_due(struct isol_agent *ag, uint64_t now)
 {
-	struct isol_action *a, *next;
-	size_t n = 0;
+	struct agent_req req = { .origin = "ttl" };
+	struct isol_err err = { 0, "" };
+	struct isol_action **due, *a;
+	size_t n = 0, i;
 
-	for (a = ag->actions.head; a; a = next) {
-		next = a->next;
-		if (a->expires_ms == 0 || a->expires_ms > now)
-			continue;
-		journal_del(ag->journal, a->id, "expired", NULL, now);
-		log_info("action %llu expired", (unsigned long long)a->id);
-		actions_remove(&ag->actions, a);
-		action_free(a);
-		n++;
+	for (a = ag->actions.head; a; a = a->next)
+		if (a->expires_ms && a->expires_ms <= now)
+			n++;
+	if (n == 0)
+		return;
+	due = malloc(n * sizeof(*due));
+	if (due == NULL) {
+		log_error("out of memory expiring %zu actions", n);
+		return;
 	}
-	if (n) {
-		int rc = journal_sync(ag->journal);
-
-		if (rc < 0)
-			log_error("journal: cannot record %zu expiries: %s", n, strerror(-rc));
+	n = 0;
+	for (a = ag->actions.head; a; a = a->next)
+		if (a->expires_ms && a->expires_ms <= now)
+			due[n++] = a;
+	if (agent_remove(ag, due, n, "expired", &req, &err) < 0) {
+		log_error("cannot expire %zu actions: %s", n, err.msg);
+	} else {
+		for (i = 0; i < n; i++) {
+			log_info("action %llu expired", (unsigned long long)due[i]->id);
+			action_free(due[i]);
+		}
 	}
+	free(due);
 }
 
 static void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -97,6 +111,61 @@ static void watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		 ag->o.table.table, ag->actions.count);
 }
 
+/* Someone edited the hosts file: put our block back as it must be. */
+static void hosts_cb(struct ev_loop *loop, ev_stat *w, int revents)
+{
+	struct isol_agent *ag = w->data;
+	struct isol_err err = { 0, "" };
+	int rc = effects_sync_hosts(&ag->fx, &ag->actions, &err);
+
+	if (rc < 0)
+		log_warn("hosts file %s changed and the isol block cannot be put back: %s",
+			 ag->o.hosts_file, err.msg);
+	else if (rc > 0)
+		log_warn("hosts file %s was changed by someone else; isol block put back",
+			 ag->o.hosts_file);
+}
+
+struct route_gone_ctx {
+	struct isol_agent *ag;
+	bool check_all;
+};
+
+static void route_gone(enum route_gone why, const struct route_spec *r, void *data)
+{
+	struct route_gone_ctx *ctx = data;
+	struct isol_action *a;
+
+	if (why == ROUTE_GONE_UNKNOWN) {
+		ctx->check_all = true;
+		return;
+	}
+	for (a = ctx->ag->actions.head; a; a = a->next) {
+		struct route_spec mine;
+
+		if (a->spec.kind != ISOL_KIND_ROUTE)
+			continue;
+		effects_route_of(&a->spec, &mine);
+		if (route_same_key(&mine, r))
+			ctx->check_all = true; /* one of ours went: put it back */
+	}
+}
+
+static void routes_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct route_gone_ctx ctx = { w->data, false };
+	struct isol_err err = { 0, "" };
+	int n;
+
+	route_events_read(ctx.ag->fx.routes, route_gone, &ctx);
+	if (!ctx.check_all)
+		return;
+	n = effects_ensure_routes(&ctx.ag->fx, &ctx.ag->actions, &err);
+	if (n > 0)
+		log_warn("%d route%s of isol removed by someone else; put back", n,
+			 n == 1 ? "" : "s");
+}
+
 int agent_start(struct isol_agent *ag, struct ev_loop *loop, const struct agent_opts *o,
 		struct isol_err *err)
 {
@@ -132,30 +201,46 @@ int agent_start(struct isol_agent *ag, struct ev_loop *loop, const struct agent_
 		isol_err_clear(err);
 	}
 
+	rc = reconcile_open(&ag->rec, &o->table, err);
+	if (rc < 0)
+		return rc;
+	rc = effects_open(&ag->fx, o->hosts_file, err);
+	if (rc < 0)
+		return rc;
+	ag->started_fx = true;
+
 	now = isol_now_ms();
-	expire_due(ag, now);
 	/* the protected list may have changed while we were down (a new
 	 * default gateway): an unforced action must not cut it off */
 	protect_refresh(&ag->protect, now);
 	for (a = ag->actions.head; a; a = next) {
 		next = a->next;
-		if (a->spec.force || !protect_match(&ag->protect, &a->spec.target, NULL, why,
-						    sizeof(why)))
+		if (a->spec.force || !protects_action(ag, &a->spec, NULL, why, sizeof(why)))
 			continue;
 		log_warn("action %llu dropped at start: %s", (unsigned long long)a->id, why);
 		journal_del(ag->journal, a->id, "protected", NULL, now);
 		actions_remove(&ag->actions, a);
+		if (a->spec.kind == ISOL_KIND_ROUTE) /* its route must go too */
+			effects_apply(&ag->fx, &ag->actions, NULL, 0, &a, 1, false, NULL, NULL,
+				      err);
+		isol_err_clear(err);
 		action_free(a);
 	}
 	if (journal_sync(ag->journal) < 0)
 		return isol_err_set(err, -EIO, "cannot write the journal in %s", o->state_dir);
 
-	rc = reconcile_open(&ag->rec, &o->table, err);
-	if (rc < 0)
-		return rc;
+	/* one transaction: no moment without rules; expired ones left out */
 	rc = reconcile_rebuild(&ag->rec, &ag->actions, isol_now_ms(), err);
 	if (rc < 0)
 		return rc;
+	/* what expired while we were down goes now: routes, pins, bookkeeping */
+	expire_due(ag, isol_now_ms());
+	if (effects_sync_hosts(&ag->fx, &ag->actions, err) < 0) {
+		log_warn("hosts file: %s", err->msg);
+		isol_err_clear(err);
+	}
+	effects_ensure_routes(&ag->fx, &ag->actions, err);
+	isol_err_clear(err);
 	ag->o.table = ag->rec.opts; /* owner may have been dropped */
 	log_info("table inet %s in place with %zu actions (owner %s)", o->table.table,
 		 ag->actions.count, ag->rec.opts.owner ? "yes, persist" : "no, watched");
@@ -166,6 +251,12 @@ int agent_start(struct isol_agent *ag, struct ev_loop *loop, const struct agent_
 	ev_timer_init(&ag->watchdog, watchdog_cb, WATCHDOG_INTERVAL, WATCHDOG_INTERVAL);
 	ag->watchdog.data = ag;
 	ev_timer_start(loop, &ag->watchdog);
+	ev_stat_init(&ag->hosts_watch, hosts_cb, o->hosts_file, 0.5);
+	ag->hosts_watch.data = ag;
+	ev_stat_start(loop, &ag->hosts_watch);
+	ev_io_init(&ag->routes_watch, routes_cb, route_events_fd(ag->fx.routes), EV_READ);
+	ag->routes_watch.data = ag;
+	ev_io_start(loop, &ag->routes_watch);
 	return 0;
 }
 
@@ -174,7 +265,11 @@ void agent_stop(struct isol_agent *ag)
 	if (ag->loop) {
 		ev_timer_stop(ag->loop, &ag->expiry);
 		ev_timer_stop(ag->loop, &ag->watchdog);
+		ev_stat_stop(ag->loop, &ag->hosts_watch);
+		ev_io_stop(ag->loop, &ag->routes_watch);
 	}
+	if (ag->started_fx)
+		effects_close(&ag->fx);
 	control_close(ag->control);
 	ag->control = NULL;
 	if (ag->rec.port)
@@ -191,6 +286,15 @@ void agent_refused(struct isol_agent *ag, const char *op, const char *why,
 	journal_refused(ag->journal, op, why, actor, isol_now_ms());
 	if (journal_sync(ag->journal) < 0)
 		log_warn("journal: cannot record a refusal");
+}
+
+/* Is the action's target protected? Pins change no traffic path of ours. */
+static const char *protects_action(struct isol_agent *ag, const struct isol_spec *spec,
+				   const char *ssh_peer, char *why, size_t len)
+{
+	if (spec->kind == ISOL_KIND_PIN)
+		return NULL;
+	return protect_match(&ag->protect, &spec->target, ssh_peer, why, len);
 }
 
 static void describe_all(struct isol_agent *ag, struct isol_action **acts, size_t n, bool add,
@@ -211,8 +315,12 @@ static int cmp_spec_idx(const void *a, const void *b)
 {
 	const struct isol_spec *x = &sort_specs[*(const size_t *)a];
 	const struct isol_spec *y = &sort_specs[*(const size_t *)b];
-	int c = memcmp(&x->target, &y->target, sizeof(x->target));
+	int c = (int)x->kind - (int)y->kind;
 
+	if (c == 0)
+		c = memcmp(&x->target, &y->target, sizeof(x->target));
+	if (c == 0)
+		c = strcasecmp(x->host, y->host);
 	if (c)
 		return c;
 	return x->dirs < y->dirs ? -1 : x->dirs > y->dirs;
@@ -238,12 +346,15 @@ static int check_request_duplicates(const struct isol_spec *specs, size_t n, siz
 	qsort(idx, n, sizeof(*idx), cmp_spec_idx);
 	for (i = 1; i < n; i++) {
 		const struct isol_spec *a = &specs[idx[i - 1]], *b = &specs[idx[i]];
-		char t[ISOL_TARGET_STRLEN];
+		char t[ISOL_HOST_MAX + 1];
 		size_t second = idx[i - 1] < idx[i] ? idx[i] : idx[i - 1];
 
-		if (!isol_target_equal(&a->target, &b->target) || !(a->dirs & b->dirs))
+		if (a->kind != b->kind || !isol_target_equal(&a->target, &b->target) ||
+		    !(a->dirs & b->dirs) ||
+		    (a->kind == ISOL_KIND_PIN && strcasecmp(a->host, b->host) != 0) ||
+		    (a->kind == ISOL_KIND_ROUTE && a->metric != b->metric))
 			continue;
-		isol_target_format(&a->target, t, sizeof(t));
+		isol_spec_subject(a, t, sizeof(t));
 		if (bad_index)
 			*bad_index = second;
 		rc = isol_err_set(err, -EEXIST, "%s is named twice in this request", t);
@@ -253,28 +364,57 @@ static int check_request_duplicates(const struct isol_spec *specs, size_t n, siz
 	return rc;
 }
 
+static const char *done_word(enum isol_kind kind)
+{
+	switch (kind) {
+	case ISOL_KIND_STEER:
+		return "steered";
+	case ISOL_KIND_PIN:
+		return "pinned";
+	case ISOL_KIND_ROUTE:
+		return "routed";
+	default:
+		return "isolated";
+	}
+}
+
 /* Duplicate check across the set and within the request. */
 static int check_duplicates(struct isol_agent *ag, const struct isol_spec *specs, size_t n,
 			    size_t *bad_index, struct isol_err *err)
 {
 	struct isol_action *prev;
+	char t[ISOL_HOST_MAX + 1];
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		char t[ISOL_TARGET_STRLEN];
 
 		prev = actions_find_same(&ag->actions, &specs[i]);
 		if (prev == NULL)
 			continue;
-		isol_target_format(&specs[i].target, t, sizeof(t));
+		isol_spec_subject(&specs[i], t, sizeof(t));
 		if (bad_index)
 			*bad_index = i;
 		return isol_err_set(err, -EEXIST,
-				    "%s is already isolated by action %llu (roll it back first, "
-				    "or pick another direction)",
-				    t, (unsigned long long)prev->id);
+				    "%s is already %s by action %llu (roll it back first%s)", t,
+				    done_word(specs[i].kind), (unsigned long long)prev->id,
+				    specs[i].kind == ISOL_KIND_ISOLATE ? ", or pick another direction"
+								       : "");
 	}
 	return check_request_duplicates(specs, n, bad_index, err);
+}
+
+/* Established flows stay where NAT put them: cut them, so they reconnect to
+ * the backup. After the commit: a failure here does not undo the steer. */
+static void kill_flows(const struct isol_action *a)
+{
+	struct isol_err err = { 0, "" };
+	int n = conntrack_kill(&a->spec.target, &err);
+
+	if (n < 0)
+		log_warn("action %llu: --kill-flows: %s", (unsigned long long)a->id, err.msg);
+	else
+		log_info("action %llu: %d established flow%s cut", (unsigned long long)a->id, n,
+			 n == 1 ? "" : "s");
 }
 
 int agent_add(struct isol_agent *ag, const struct isol_spec *specs, size_t n,
@@ -293,8 +433,7 @@ int agent_add(struct isol_agent *ag, const struct isol_spec *specs, size_t n,
 	for (i = 0; i < n; i++) {
 		if (specs[i].force)
 			continue;
-		if (protect_match(&ag->protect, &specs[i].target, req->ssh_peer, why,
-				  sizeof(why))) {
+		if (protects_action(ag, &specs[i], req->ssh_peer, why, sizeof(why))) {
 			char t[ISOL_TARGET_STRLEN];
 
 			isol_target_format(&specs[i].target, t, sizeof(t));
@@ -329,11 +468,23 @@ int agent_add(struct isol_agent *ag, const struct isol_spec *specs, size_t n,
 		acts[made++] = a;
 	}
 
+	rc = effects_check(&ag->fx, acts, n, bad_index, err);
+	if (rc < 0)
+		goto out_free;
 	rc = reconcile_change(&ag->rec, acts, n, NULL, 0, req->dry_run, now, err);
 	if (rc < 0)
 		goto out_free;
 	if (req->dry_run) {
 		describe_all(ag, acts, n, true, req, now);
+		rc = effects_apply(&ag->fx, &ag->actions, acts, n, NULL, 0, true, req->change_fn,
+				   req->change_data, err);
+		goto out_free;
+	}
+	rc = effects_apply(&ag->fx, &ag->actions, acts, n, NULL, 0, false, NULL, NULL, err);
+	if (rc < 0) {
+		struct isol_err ignored = { 0, "" };
+
+		reconcile_change(&ag->rec, NULL, 0, acts, n, false, now, &ignored);
 		goto out_free;
 	}
 
@@ -355,6 +506,8 @@ int agent_add(struct isol_agent *ag, const struct isol_spec *specs, size_t n,
 		for (i = 0; i < n; i++)
 			if (actions_find(&ag->actions, acts[i]->id) == acts[i])
 				actions_remove(&ag->actions, acts[i]);
+		effects_apply(&ag->fx, &ag->actions, NULL, 0, acts, n, false, NULL, NULL,
+			      &ignored);
 		isol_err_clear(err);
 		isol_err_set(err, rc, "cannot write the journal in %s: %s (nothing changed)",
 			     ag->o.state_dir, strerror(-rc));
@@ -364,16 +517,17 @@ int agent_add(struct isol_agent *ag, const struct isol_spec *specs, size_t n,
 		expiry_note(ag, acts[i]);
 		if (out)
 			out[i] = acts[i];
+		if (acts[i]->spec.kind == ISOL_KIND_STEER && acts[i]->spec.kill_flows)
+			kill_flows(acts[i]);
 	}
 	if (n == 1) {
-		char t[ISOL_TARGET_STRLEN];
+		char words[512];
 
-		isol_target_format(&acts[0]->spec.target, t, sizeof(t));
-		log_info("action %llu: isolate %s (%s, uid %u pid %d %s)",
-			 (unsigned long long)acts[0]->id, t, req->origin, req->actor.uid,
-			 req->actor.pid, req->actor.comm);
+		isol_spec_format(&acts[0]->spec, words, sizeof(words));
+		log_info("action %llu: %s (%s, uid %u pid %d %s)", (unsigned long long)acts[0]->id,
+			 words, req->origin, req->actor.uid, req->actor.pid, req->actor.comm);
 	} else {
-		log_info("actions %llu-%llu: %zu isolations applied (%s, uid %u)",
+		log_info("actions %llu-%llu: %zu actions applied (%s, uid %u)",
 			 (unsigned long long)acts[0]->id, (unsigned long long)acts[n - 1]->id, n,
 			 req->origin, req->actor.uid);
 	}
@@ -396,9 +550,21 @@ int agent_remove(struct isol_agent *ag, struct isol_action **acts, size_t n, con
 
 	if (n == 0)
 		return isol_err_set(err, -ENOENT, "nothing to remove");
-	rc = reconcile_change(&ag->rec, NULL, 0, acts, n, req->dry_run, now, err);
+	/* the hosts file and routes first: a read-only hosts file refuses the
+	 * whole removal before anything moved */
+	rc = effects_apply(&ag->fx, &ag->actions, NULL, 0, acts, n, req->dry_run, req->change_fn,
+			   req->change_data, err);
 	if (rc < 0)
 		return rc;
+	rc = reconcile_change(&ag->rec, NULL, 0, acts, n, req->dry_run, now, err);
+	if (rc < 0) {
+		struct isol_err ignored = { 0, "" };
+
+		if (!req->dry_run) /* put the routes and pins back */
+			effects_apply(&ag->fx, &ag->actions, acts, n, NULL, 0, false, NULL, NULL,
+				      &ignored);
+		return rc;
+	}
 	if (req->dry_run) {
 		describe_all(ag, acts, n, false, req, now);
 		return 0;
@@ -432,13 +598,23 @@ int agent_remove(struct isol_agent *ag, struct isol_action **acts, size_t n, con
 
 int agent_flush_table(const struct agent_opts *o, struct isol_err *err)
 {
+	struct isol_actions none;
 	struct reconcile rec;
-	int rc;
+	struct effects fx;
+	int rc, rc2;
 
 	rc = reconcile_open(&rec, &o->table, err);
 	if (rc < 0)
 		return rc;
 	rc = reconcile_flush(&rec, err);
 	reconcile_close(&rec);
-	return rc;
+	if (effects_open(&fx, o->hosts_file, err) < 0)
+		return rc < 0 ? rc : err->code;
+	rc2 = route_flush_ours(fx.routes, err);
+	actions_init(&none);
+	if (rc2 == 0)
+		rc2 = effects_sync_hosts(&fx, &none, err) < 0 ? -EIO : 0;
+	actions_fini(&none);
+	effects_close(&fx);
+	return rc < 0 ? rc : rc2;
 }

@@ -11,6 +11,7 @@
 
 #include "actions.h"
 #include "control.h"
+#include "effects.h"
 #include "journal.h"
 #include "protect.h"
 #include "reconcile.h"
@@ -31,10 +32,14 @@ struct isol_agent {
 	struct isol_actions actions;
 	struct journal *journal;
 	struct reconcile rec;
+	struct effects fx; /* routes and hosts pins */
+	bool started_fx;
 	struct protect protect;
 	struct control *control;
 	ev_timer expiry;   /* fires at the next TTL */
 	ev_timer watchdog; /* our table still there? */
+	ev_stat hosts_watch; /* our hosts block still there? */
+	ev_io routes_watch;  /* our routes still there? */
 	uint64_t started_ms;
 	uint64_t rebuilds; /* times the table had to be put back */
 };

@@ -29,11 +29,17 @@ struct conn {
 	struct strbuf in, out;
 	size_t scanned; /* bytes of @in already searched for '\n' */
 	bool pending;   /* @in may hold complete requests not served yet */
+	struct control_defer *deferred; /* an answer is owed: serve nothing else */
 	struct conn *prev, *next;
+};
+
+struct control_defer {
+	struct conn *conn; /* NULL once the client has gone */
 };
 
 struct control {
 	struct ev_loop *loop;
+	struct conn *current; /* the conn whose request is being handled */
 	ev_io lio;
 	int fd;
 	char *path;
@@ -51,6 +57,8 @@ static void conn_free(struct conn *c)
 	ev_io_stop(ctl->loop, &c->rio);
 	ev_io_stop(ctl->loop, &c->wio);
 	ev_idle_stop(ctl->loop, &c->more);
+	if (c->deferred)
+		c->deferred->conn = NULL;
 	close(c->rio.fd);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -78,7 +86,7 @@ static void conn_update(struct conn *c)
 		ev_io_start(loop, &c->wio);
 	else
 		ev_io_stop(loop, &c->wio);
-	if (c->out.len > OUT_HIGH_WATER) {
+	if (c->out.len > OUT_HIGH_WATER || c->deferred) {
 		ev_io_stop(loop, &c->rio);
 		ev_idle_stop(loop, &c->more);
 	} else if (more) {
@@ -134,7 +142,7 @@ static void conn_process(struct conn *c)
 		char *line, *nl;
 		size_t len;
 
-		if (served == LINES_PER_TURN || c->out.len > OUT_HIGH_WATER) {
+		if (served == LINES_PER_TURN || c->out.len > OUT_HIGH_WATER || c->deferred) {
 			c->pending = true;
 			break;
 		}
@@ -149,7 +157,9 @@ static void conn_process(struct conn *c)
 		if (len > 0 && line[len - 1] == '\r')
 			line[--len] = '\0';
 		if (len > 0) {
+			c->ctl->current = c;
 			c->ctl->fn(c->ctl->ctx, &c->peer, line, len, &c->out);
+			c->ctl->current = NULL;
 			served++;
 		}
 		off = (size_t)(nl - c->in.buf) + 1;
@@ -401,6 +411,33 @@ void control_close(struct control *c)
 	unlink(c->path);
 	free(c->path);
 	free(c);
+}
+
+struct control_defer *control_defer(struct control *ctl)
+{
+	struct control_defer *d;
+
+	if (ctl->current == NULL || ctl->current->deferred)
+		return NULL;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return NULL;
+	d->conn = ctl->current;
+	ctl->current->deferred = d;
+	return d;
+}
+
+void control_resume(struct control_defer *d, const char *line, size_t len)
+{
+	struct conn *c = d->conn;
+
+	free(d);
+	if (c == NULL)
+		return; /* the client hung up while we worked */
+	c->deferred = NULL;
+	strbuf_append(&c->out, line, len);
+	conn_process(c);
+	conn_after(c);
 }
 
 size_t control_clients(const struct control *c)

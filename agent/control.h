@@ -14,6 +14,7 @@
 
 struct ev_loop;
 struct control;
+struct control_defer;
 
 #define CONTROL_MAX_CLIENTS 64
 #define CONTROL_MAX_GROUPS 64
@@ -38,6 +39,13 @@ struct control_opts {
 	gid_t read_gid;  /* may read; (gid_t)-1 = none */
 	size_t max_line;
 };
+
+/* From inside a handler: the answer comes later (a check must finish first).
+ * The handler writes nothing to @out; the client's next requests wait. */
+struct control_defer *control_defer(struct control *c);
+/* Send the deferred answer (one line, newline included) and serve on. Safe
+ * when the client has gone meanwhile. Frees @d. */
+void control_resume(struct control_defer *d, const char *line, size_t len);
 
 int control_open(struct control **cp, struct ev_loop *loop, const struct control_opts *o,
 		 control_handler_fn fn, void *ctx, struct isol_err *err);

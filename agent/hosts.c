@@ -281,3 +281,20 @@ int hosts_write(const char *path, const char *data, size_t len, struct isol_err 
 	}
 	return 0;
 }
+
+int hosts_write_if_same(const char *path, const struct strbuf *was, const char *data, size_t len,
+			struct isol_err *err)
+{
+	struct strbuf now;
+	int rc;
+
+	strbuf_init(&now);
+	rc = hosts_read(path, &now, err);
+	if (rc == 0 && (now.len != was->len ||
+			(was->len && memcmp(now.buf, was->buf, was->len) != 0)))
+		rc = -EAGAIN;
+	strbuf_fini(&now);
+	if (rc < 0)
+		return rc;
+	return hosts_write(path, data, len, err);
+}

@@ -44,6 +44,12 @@ int hosts_block_matches(const char *in, size_t len, const struct hosts_pin *pins
  * file is rewritten in place under an flock. 0 or -errno with a message. */
 int hosts_write(const char *path, const char *data, size_t len, struct isol_err *err);
 
+/* hosts_write(), but only if the file still holds @was (read before the
+ * render): -EAGAIN when someone changed it meanwhile, so their edit is not
+ * lost under ours. */
+int hosts_write_if_same(const char *path, const struct strbuf *was, const char *data, size_t len,
+			struct isol_err *err);
+
 /* Read the whole file into @out. 0 or -errno with a message. */
 int hosts_read(const char *path, struct strbuf *out, struct isol_err *err);
 

@@ -191,7 +191,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "isolagent: --flush: %s\n", err.msg);
 			return 1;
 		}
-		printf("isolagent: table inet %s removed\n", o.table.table);
+		printf("isolagent: table inet %s, isol's routes and its hosts block removed\n",
+		       o.table.table);
 		return 0;
 	}
 	if (!foreground && daemon(0, 0) == -1) {

@@ -4,11 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "agent.h"
+#include "check.h"
 #include "isol/duration.h"
 #include "isol/wire.h"
 #include "log.h"
@@ -48,22 +50,62 @@ static void reply_err(struct strbuf *out, int rc, const struct isol_err *err)
 	reply_error(out, code_for(rc), err->msg[0] ? err->msg : strerror(-rc));
 }
 
+static const char *hosts_path = "/etc/hosts";
+
+static const char *hosts_file_of(const struct isol_action *a)
+{
+	return hosts_path;
+}
+
 /* One action as a JSON object (docs/PROTOCOL.md), written directly: list of
  * 100,000 actions must not build 100,000 jansson trees. */
 static void action_json(struct strbuf *out, const struct isol_action *a)
 {
-	char target[ISOL_TARGET_STRLEN], dirs[32];
+	char target[ISOL_TARGET_STRLEN], to[ISOL_TARGET_STRLEN], dirs[32];
+	const struct isol_spec *sp = &a->spec;
 
-	isol_target_format(&a->spec.target, target, sizeof(target));
-	isol_dirs_format(a->spec.dirs, dirs, sizeof(dirs));
+	isol_spec_subject(sp, target, sizeof(target));
+	isol_spec_to_format(sp, to, sizeof(to));
+	strbuf_printf(out, "{\"id\":%llu,\"kind\":\"%s\",\"target\":", (unsigned long long)a->id,
+		      isol_kind_name(sp->kind));
+	strbuf_json_str(out, target);
+	switch (sp->kind) {
+	case ISOL_KIND_ISOLATE:
+		isol_dirs_format(sp->dirs, dirs, sizeof(dirs));
+		strbuf_printf(out, ",\"direction\":\"%s\",\"mode\":\"%s\"", dirs,
+			      isol_mode_name(sp->mode));
+		break;
+	case ISOL_KIND_STEER:
+		strbuf_printf(out, ",\"to\":\"%s\",\"kill_flows\":%s,\"no_check\":%s", to,
+			      sp->kill_flows ? "true" : "false", sp->no_check ? "true" : "false");
+		break;
+	case ISOL_KIND_PIN:
+		strbuf_puts(out, ",\"host\":");
+		strbuf_json_str(out, sp->host);
+		strbuf_printf(out, ",\"to\":\"%s\",\"check_port\":%u,\"file\":", to, sp->check_port);
+		strbuf_json_str(out, hosts_file_of(a));
+		break;
+	case ISOL_KIND_ROUTE:
+		strbuf_printf(out, ",\"type\":\"%s\"", isol_route_type_name(sp->route_type));
+		if (sp->route_type == ISOL_ROUTE_VIA)
+			strbuf_printf(out, ",\"to\":\"%s\"", to);
+		strbuf_puts(out, ",\"dev\":");
+		strbuf_json_str(out, sp->dev);
+		strbuf_printf(out, ",\"metric\":%u,\"replace\":%s", sp->metric,
+			      sp->replace ? "true" : "false");
+		if (a->replaced[0]) {
+			strbuf_puts(out, ",\"replaced\":");
+			strbuf_json_str(out, a->replaced);
+		}
+		break;
+	default:
+		break;
+	}
 	strbuf_printf(out,
-		      "{\"id\":%llu,\"kind\":\"%s\",\"target\":\"%s\",\"direction\":\"%s\","
-		      "\"mode\":\"%s\",\"created_ms\":%llu,\"expires_ms\":%llu,\"ttl_ms\":%llu,"
+		      ",\"created_ms\":%llu,\"expires_ms\":%llu,\"ttl_ms\":%llu,"
 		      "\"force\":%s,\"origin\":",
-		      (unsigned long long)a->id, isol_kind_name(a->spec.kind), target, dirs,
-		      isol_mode_name(a->spec.mode), (unsigned long long)a->created_ms,
-		      (unsigned long long)a->expires_ms, (unsigned long long)a->spec.ttl_ms,
-		      a->spec.force ? "true" : "false");
+		      (unsigned long long)a->created_ms, (unsigned long long)a->expires_ms,
+		      (unsigned long long)sp->ttl_ms, sp->force ? "true" : "false");
 	strbuf_json_str(out, a->origin);
 	strbuf_puts(out, ",\"reason\":");
 	strbuf_json_str(out, a->spec.reason);
@@ -158,46 +200,314 @@ static struct isol_action *find_id(struct request *r, struct isol_err *err)
 
 /* --- verbs ---------------------------------------------------------------- */
 
-static int do_isolate(struct request *r, struct isol_err *err)
+/* Apply @n specs and write the success answer into @out: the action for a
+ * single verb, the count and ids for an apply. */
+static int commit_specs(struct isol_agent *ag, struct agent_req *req, const struct isol_spec *specs,
+			size_t n, const size_t *lineno, const char *source, struct strbuf *out,
+			struct isol_err *err)
 {
-	struct changes ch = { r->out, 0 };
+	struct changes ch = { NULL, 0 };
 	struct isol_action *a = NULL;
-	struct isol_spec spec;
 	struct strbuf tmp;
+	size_t bad = n;
+	int rc;
+
+	strbuf_init(&tmp);
+	ch.out = &tmp;
+	req->change_fn = change_line;
+	req->change_data = &ch;
+	rc = agent_add(ag, specs, n, req, source ? NULL : &a, &bad, err);
+	if (rc < 0) {
+		if (source && bad < n)
+			isol_err_prefix(err, "%s:%zu: ", source, lineno[bad]);
+		strbuf_fini(&tmp);
+		return rc;
+	}
+	if (source) {
+		strbuf_printf(out, "{\"ok\":true,%s\"count\":%zu,\"first_id\":%llu,\"last_id\":%llu",
+			      req->dry_run ? "\"dry_run\":true," : "", n,
+			      (unsigned long long)(req->dry_run ? 0 : ag->actions.next_id - n),
+			      (unsigned long long)(req->dry_run ? 0 : ag->actions.next_id - 1));
+		if (req->dry_run && n <= 1000) {
+			strbuf_puts(out, ",\"changes\":[");
+			strbuf_append(out, tmp.buf ? tmp.buf : "", tmp.len);
+			strbuf_puts(out, "]");
+		}
+		strbuf_puts(out, "}\n");
+	} else if (req->dry_run) {
+		struct isol_action shown;
+
+		memset(&shown, 0, sizeof(shown));
+		shown.spec = specs[0];
+		shown.id = ag->actions.next_id;
+		shown.created_ms = isol_now_ms();
+		shown.expires_ms = specs[0].ttl_ms ? shown.created_ms + specs[0].ttl_ms : 0;
+		snprintf(shown.origin, sizeof(shown.origin), "%s", req->origin);
+		shown.actor = req->actor;
+		strbuf_puts(out, "{\"ok\":true,\"dry_run\":true,\"action\":");
+		action_json(out, &shown);
+		strbuf_puts(out, ",\"changes\":[");
+		strbuf_append(out, tmp.buf ? tmp.buf : "", tmp.len);
+		strbuf_puts(out, "]}\n");
+	} else {
+		strbuf_puts(out, "{\"ok\":true,\"action\":");
+		action_json(out, a);
+		strbuf_puts(out, "}\n");
+	}
+	strbuf_fini(&tmp);
+	return 0;
+}
+
+/* --- checks before a change: the backup answers, the pinned address answers */
+
+#define CHECK_TIMEOUT_S 2.0
+
+struct pending {
+	struct isol_agent *ag;
+	struct control_defer *defer;
+	struct agent_req req;
+	char ssh_peer[64];
+	struct isol_spec *specs;
+	size_t *lineno, n;
+	char source[128];
+	bool apply;
+	struct check **checks;
+	size_t nchecks, left;
+	int rc;
+	struct isol_err err;
+};
+
+struct check_arg {
+	struct pending *p;
+	size_t spec; /* index of the spec checked */
+};
+
+static void pending_free(struct pending *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nchecks; i++)
+		check_cancel(p->checks[i]);
+	free(p->checks);
+	free(p->specs);
+	free(p->lineno);
+	free(p);
+}
+
+/* The address and port a spec must answer on before it is applied; false
+ * when it needs no check. */
+static bool check_of(const struct isol_spec *s, uint16_t *port)
+{
+	if (s->kind == ISOL_KIND_STEER && !s->no_check) {
+		*port = s->to_port ? s->to_port : s->target.port_lo;
+		return true;
+	}
+	if (s->kind == ISOL_KIND_PIN && s->check_port) {
+		*port = s->check_port;
+		return true;
+	}
+	return false;
+}
+
+static void pending_finish(struct pending *p)
+{
+	struct strbuf out;
+
+	strbuf_init(&out);
+	if (p->rc == 0) {
+		isol_err_clear(&p->err);
+		p->rc = commit_specs(p->ag, &p->req, p->specs, p->n, p->lineno,
+				     p->apply ? p->source : NULL, &out, &p->err);
+	}
+	if (p->rc < 0) {
+		out.len = 0;
+		reply_err(&out, p->rc, &p->err);
+	}
+	control_resume(p->defer, out.buf, out.len);
+	strbuf_fini(&out);
+	for (size_t i = 0; i < p->nchecks; i++)
+		p->checks[i] = NULL; /* each freed itself when it reported */
+	pending_free(p);
+}
+
+static void check_done(void *data, int rc, double ms)
+{
+	struct check_arg *arg = data;
+	struct pending *p = arg->p;
+	const struct isol_spec *s = &p->specs[arg->spec];
+
+	if (rc < 0 && p->rc == 0) {
+		char to[ISOL_TARGET_STRLEN];
+		uint16_t port = 0;
+
+		isol_spec_to_format(s, to, sizeof(to));
+		check_of(s, &port);
+		p->rc = -EHOSTUNREACH;
+		if (s->kind == ISOL_KIND_STEER)
+			isol_err_set(&p->err, p->rc,
+				     "backup %s (port %u) does not answer: %s (after %.1f ms); nothing "
+				     "changed (--no-check steers anyway)",
+				     to, port, strerror(-rc), ms);
+		else
+			isol_err_set(&p->err, p->rc,
+				     "%s does not answer on port %u: %s (after %.1f ms); nothing "
+				     "changed",
+				     to, port, strerror(-rc), ms);
+		if (p->apply)
+			isol_err_prefix(&p->err, "%s:%zu: ", p->source, p->lineno[arg->spec]);
+	}
+	free(arg); /* the check freed itself before reporting */
+	if (--p->left == 0)
+		pending_finish(p);
+}
+
+/* Commit now, or after the checks some specs need. 1: deferred. */
+static int add_specs(struct request *r, struct isol_spec *specs, size_t *lineno, size_t n,
+		     const char *source, struct isol_err *err)
+{
+	struct pending *p;
+	size_t i, need = 0;
+	uint16_t port;
+
+	for (i = 0; i < n; i++) {
+		if (specs[i].kind == ISOL_KIND_STEER && !specs[i].no_check &&
+		    !isol_target_has_port(&specs[i].target)) {
+			isol_err_set(err, -EINVAL,
+				     "steering a whole host cannot be checked on a port: give the "
+				     "target a port, or add --no-check");
+			if (source)
+				isol_err_prefix(err, "%s:%zu: ", source, lineno[i]);
+			return -EINVAL;
+		}
+		need += check_of(&specs[i], &port);
+	}
+	if (need == 0)
+		return commit_specs(r->ag, &r->req, specs, n, lineno, source, r->out, err);
+
+	p = calloc(1, sizeof(*p));
+	if (p == NULL || (p->checks = calloc(need, sizeof(*p->checks))) == NULL)
+		goto nomem;
+	p->ag = r->ag;
+	p->req = r->req;
+	if (r->req.ssh_peer) {
+		snprintf(p->ssh_peer, sizeof(p->ssh_peer), "%s", r->req.ssh_peer);
+		p->req.ssh_peer = p->ssh_peer;
+	}
+	p->specs = malloc(n * sizeof(*specs));
+	p->lineno = malloc(n * sizeof(*lineno));
+	if (p->specs == NULL || p->lineno == NULL)
+		goto nomem;
+	memcpy(p->specs, specs, n * sizeof(*specs));
+	if (lineno)
+		memcpy(p->lineno, lineno, n * sizeof(*lineno));
+	p->n = n;
+	p->apply = source != NULL;
+	snprintf(p->source, sizeof(p->source), "%s", source ? source : "");
+	p->defer = control_defer(r->ag->control);
+	if (p->defer == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		struct check_arg *arg;
+
+		if (!check_of(&specs[i], &port))
+			continue;
+		arg = malloc(sizeof(*arg));
+		if (arg == NULL) {
+			p->rc = isol_err_set(&p->err, -ENOMEM, "out of memory");
+			continue;
+		}
+		arg->p = p;
+		arg->spec = i;
+		p->checks[p->nchecks] = check_tcp(r->ag->loop, specs[i].to_family, specs[i].to_addr,
+						  port, r->ag->o.table.mark, CHECK_TIMEOUT_S,
+						  check_done, arg);
+		if (p->checks[p->nchecks] == NULL) {
+			p->rc = isol_err_set(&p->err, -errno, "cannot start a check: %s",
+					     strerror(errno));
+			free(arg);
+			continue;
+		}
+		p->nchecks++;
+		p->left++;
+	}
+	if (p->left == 0) /* nothing could start: answer now */
+		pending_finish(p);
+	return 1;
+
+nomem:
+	if (p) {
+		if (p->defer) /* cannot happen after defer, but keep the contract */
+			control_resume(p->defer, "", 0);
+		pending_free(p);
+	}
+	return isol_err_set(err, -ENOMEM, "out of memory");
+}
+
+static int do_add(struct request *r, struct isol_err *err)
+{
+	struct isol_spec spec;
 	int rc;
 
 	if (req_common(r, err) < 0 || isol_spec_from_json(r->root, &spec, err) < 0)
 		return -EINVAL;
-	strbuf_init(&tmp);
-	ch.out = &tmp;
-	r->req.change_fn = change_line;
-	r->req.change_data = &ch;
-	rc = agent_add(r->ag, &spec, 1, &r->req, &a, NULL, err);
-	if (rc < 0) {
-		strbuf_fini(&tmp);
-		return rc;
-	}
-	if (r->req.dry_run) {
-		struct isol_action shown = { 0 };
+	if (strcmp(r->op, isol_kind_name(spec.kind)) != 0 &&
+	    !(strcmp(r->op, "isolate") == 0 && json_object_get(r->root, "kind")))
+		return isol_err_set(err, -EINVAL, "op '%s' with kind '%s'", r->op,
+				    isol_kind_name(spec.kind));
+	rc = add_specs(r, &spec, NULL, 1, NULL, err);
+	return rc > 0 ? 0 : rc;
+}
 
-		shown.spec = spec;
-		shown.id = r->ag->actions.next_id;
-		shown.created_ms = isol_now_ms();
-		shown.expires_ms = spec.ttl_ms ? shown.created_ms + spec.ttl_ms : 0;
-		snprintf(shown.origin, sizeof(shown.origin), "%s", r->req.origin);
-		shown.actor = r->req.actor;
-		strbuf_puts(r->out, "{\"ok\":true,\"dry_run\":true,\"action\":");
-		action_json(r->out, &shown);
-		strbuf_puts(r->out, ",\"changes\":[");
-		strbuf_append(r->out, tmp.buf ? tmp.buf : "", tmp.len);
-		strbuf_puts(r->out, "]}\n");
-	} else {
-		strbuf_puts(r->out, "{\"ok\":true,\"action\":");
-		action_json(r->out, a);
-		strbuf_puts(r->out, "}\n");
+static int do_apply(struct request *r, struct isol_err *err)
+{
+	json_t *lines = json_object_get(r->root, "lines"), *jsrc = json_object_get(r->root, "source");
+	const char *source = json_is_string(jsrc) ? json_string_value(jsrc) : "apply";
+	struct isol_spec *specs;
+	size_t *lineno, i, n = 0;
+	bool force = false;
+	int rc = 0;
+
+	if (req_common(r, err) < 0 || get_bool(r->root, "force", &force, err) < 0)
+		return -EINVAL;
+	if (!json_is_array(lines))
+		return isol_err_set(err, -EINVAL, "field 'lines' must be an array of strings");
+	specs = malloc((json_array_size(lines) + 1) * sizeof(*specs));
+	lineno = malloc((json_array_size(lines) + 1) * sizeof(*lineno));
+	if (specs == NULL || lineno == NULL) {
+		rc = isol_err_set(err, -ENOMEM, "out of memory");
+		goto out;
 	}
-	strbuf_fini(&tmp);
-	return 0;
+	for (i = 0; i < json_array_size(lines); i++) {
+		json_t *l = json_array_get(lines, i);
+
+		if (!json_is_string(l)) {
+			rc = isol_err_set(err, -EINVAL, "%s:%zu: not a string", source, i + 1);
+			goto out;
+		}
+		rc = isol_spec_parse_line(json_string_value(l), &specs[n], err);
+		if (rc < 0) {
+			isol_err_prefix(err, "%s:%zu: ", source, i + 1);
+			goto out;
+		}
+		if (rc == 1) {
+			rc = 0;
+			continue;
+		}
+		specs[n].force |= force;
+		lineno[n++] = i + 1;
+	}
+	if (n == 0) {
+		rc = isol_err_set(err, -EINVAL, "%s: no actions in it", source);
+		goto out;
+	}
+	r->req.origin = "apply";
+	rc = add_specs(r, specs, lineno, n, source, err);
+	if (rc > 0)
+		rc = 0;
+out:
+	free(specs);
+	free(lineno);
+	return rc;
 }
 
 static int do_list(struct request *r, struct isol_err *err)
@@ -302,6 +612,7 @@ static int do_restore(struct request *r, struct isol_err *err)
 	json_t *jt = json_object_get(r->root, "target");
 	struct isol_action **acts, *a;
 	struct isol_target t;
+	bool is_target;
 	size_t n = 0;
 	int rc;
 
@@ -312,14 +623,17 @@ static int do_restore(struct request *r, struct isol_err *err)
 			return err->code;
 		return remove_and_reply(r, &a, 1, "restore", err);
 	}
-	if (!json_is_string(jt) || isol_target_parse(json_string_value(jt), &t, err) < 0)
-		return isol_err_set(err, -EINVAL, "field 'target' must be a target");
+	if (!json_is_string(jt))
+		return isol_err_set(err, -EINVAL, "field 'target' must be a target or a hostname");
+	is_target = isol_target_parse(json_string_value(jt), &t, NULL) == 0;
 	acts = calloc(r->ag->actions.count ? r->ag->actions.count : 1, sizeof(*acts));
 	if (acts == NULL)
 		return isol_err_set(err, -ENOMEM, "out of memory");
-	for (a = r->ag->actions.head; a; a = a->next)
-		if (isol_target_equal(&a->spec.target, &t))
+	for (a = r->ag->actions.head; a; a = a->next) {
+		if (a->spec.kind == ISOL_KIND_PIN ? strcasecmp(a->spec.host, json_string_value(jt)) == 0
+						  : is_target && isol_target_equal(&a->spec.target, &t))
 			acts[n++] = a;
+	}
 	if (n == 0)
 		rc = isol_err_set(err, -ENOENT, "no active action for %s", json_string_value(jt));
 	else
@@ -328,64 +642,6 @@ static int do_restore(struct request *r, struct isol_err *err)
 	return rc;
 }
 
-static int do_apply(struct request *r, struct isol_err *err)
-{
-	json_t *lines = json_object_get(r->root, "lines"), *jsrc = json_object_get(r->root, "source");
-	const char *source = json_is_string(jsrc) ? json_string_value(jsrc) : "apply";
-	struct isol_spec *specs;
-	size_t *lineno, i, n = 0, bad = 0;
-	bool force = false;
-	int rc = 0;
-
-	if (req_common(r, err) < 0 || get_bool(r->root, "force", &force, err) < 0)
-		return -EINVAL;
-	if (!json_is_array(lines))
-		return isol_err_set(err, -EINVAL, "field 'lines' must be an array of strings");
-	specs = malloc((json_array_size(lines) + 1) * sizeof(*specs));
-	lineno = malloc((json_array_size(lines) + 1) * sizeof(*lineno));
-	if (specs == NULL || lineno == NULL) {
-		rc = isol_err_set(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < json_array_size(lines); i++) {
-		json_t *l = json_array_get(lines, i);
-
-		if (!json_is_string(l)) {
-			rc = isol_err_set(err, -EINVAL, "%s:%zu: not a string", source, i + 1);
-			goto out;
-		}
-		rc = isol_spec_parse_line(json_string_value(l), &specs[n], err);
-		if (rc < 0) {
-			isol_err_prefix(err, "%s:%zu: ", source, i + 1);
-			goto out;
-		}
-		if (rc == 1) {
-			rc = 0;
-			continue;
-		}
-		specs[n].force |= force;
-		lineno[n++] = i + 1;
-	}
-	if (n == 0) {
-		rc = isol_err_set(err, -EINVAL, "%s: no actions in it", source);
-		goto out;
-	}
-	r->req.origin = "apply";
-	rc = agent_add(r->ag, specs, n, &r->req, NULL, &bad, err);
-	if (rc < 0) {
-		if (bad < n && (rc == -EACCES || rc == -EEXIST))
-			isol_err_prefix(err, "%s:%zu: ", source, lineno[bad]);
-		goto out;
-	}
-	strbuf_printf(r->out, "{\"ok\":true,%s\"count\":%zu,\"first_id\":%llu,\"last_id\":%llu}\n",
-		      r->req.dry_run ? "\"dry_run\":true," : "", n,
-		      (unsigned long long)(r->req.dry_run ? 0 : r->ag->actions.next_id - n),
-		      (unsigned long long)(r->req.dry_run ? 0 : r->ag->actions.next_id - 1));
-out:
-	free(specs);
-	free(lineno);
-	return rc;
-}
 
 static int do_status(struct request *r, struct isol_err *err)
 {
@@ -425,7 +681,9 @@ static const struct verb {
 	bool mutates;
 	int (*fn)(struct request *r, struct isol_err *err);
 } verbs[] = {
-	{ "isolate", true, do_isolate }, { "list", false, do_list },
+	{ "isolate", true, do_add },     { "steer", true, do_add },
+	{ "pin", true, do_add },         { "route", true, do_add },
+	{ "list", false, do_list },
 	{ "show", false, do_show },      { "restore", true, do_restore },
 	{ "rollback", true, do_rollback }, { "apply", true, do_apply },
 	{ "status", false, do_status },  { "version", false, do_version },
@@ -445,6 +703,7 @@ void verbs_handle(void *ctx, const struct control_peer *peer, char *line, size_t
 	memset(&r, 0, sizeof(r));
 	r.ag = ctx;
 	r.peer = peer;
+	hosts_path = r.ag->o.hosts_file;
 	r.out = out;
 	r.req.origin = "cli";
 	r.req.actor.uid = peer->uid;

@@ -220,12 +220,33 @@ void ctl_render_isolate(FILE *out, const json_t *resp, bool dry_run)
 		memcpy(ttl, "ttl ", 4);
 		isol_duration_format(ttl_ms, ttl + 4, sizeof(ttl) - 4);
 	}
-	fprintf(out, "isolated %s (id ", target);
-	if (get_u64(a, "id", &id))
-		fprintf(out, "%llu", (unsigned long long)id);
-	else
-		fputc('-', out);
-	fprintf(out, ", %s, %s, %s)\n", dir, mode, ttl);
+	{
+		const char *kind = get_str(a, "kind");
+		char to[CELL_MAX];
+
+		fmt_str(to, sizeof(to), a, "to");
+		if (kind && strcmp(kind, "steer") == 0)
+			fprintf(out, "steered %s to %s (id ", target, to);
+		else if (kind && strcmp(kind, "pin") == 0)
+			fprintf(out, "pinned %s to %s (id ", target, to);
+		else if (kind && strcmp(kind, "route") == 0) {
+			const char *type = get_str(a, "type");
+
+			if (type && strcmp(type, "via") != 0)
+				fprintf(out, "routed %s to %s (id ", target, type);
+			else
+				fprintf(out, "routed %s via %s (id ", target, to);
+		} else
+			fprintf(out, "isolated %s (id ", target);
+		if (get_u64(a, "id", &id))
+			fprintf(out, "%llu", (unsigned long long)id);
+		else
+			fputc('-', out);
+		if (kind && strcmp(kind, "isolate") != 0)
+			fprintf(out, ", %s)\n", ttl);
+		else
+			fprintf(out, ", %s, %s, %s)\n", dir, mode, ttl);
+	}
 }
 
 void ctl_render_apply(FILE *out, const json_t *resp, bool dry_run)
@@ -265,6 +286,7 @@ enum list_col {
 	COL_ID,
 	COL_KIND,
 	COL_TARGET,
+	COL_TO,
 	COL_DIR,
 	COL_MODE,
 	COL_AGE,
@@ -277,7 +299,7 @@ enum list_col {
 };
 
 static const char *const col_names[__COL_MAX] = {
-    "ID", "KIND", "TARGET", "DIR", "MODE", "AGE", "TTL", "ORIGIN", "ACTOR", "HITS", "REASON",
+    "ID", "KIND", "TARGET", "TO", "DIR", "MODE", "AGE", "TTL", "ORIGIN", "ACTOR", "HITS", "REASON",
 };
 
 /* One action as list shows it; "" and !has_* mean the field was missing or
@@ -287,6 +309,7 @@ struct row {
 	char user[33];
 	uint64_t id, created, expires, packets, uid, pid;
 	char kind[32], target[CELL_MAX], dir[32], mode[32], origin[CELL_MAX], reason[CELL_MAX];
+	char to[64], type[16], dev[20];
 };
 
 static bool key_is(const char *key, size_t klen, const char *name)
@@ -348,6 +371,12 @@ static int next_row(struct ctl_json_it *items, struct row *row)
 			row_str(row->target, sizeof(row->target), v, ve);
 		else if (key_is(k, klen, "direction"))
 			row_str(row->dir, sizeof(row->dir), v, ve);
+		else if (key_is(k, klen, "to"))
+			row_str(row->to, sizeof(row->to), v, ve);
+		else if (key_is(k, klen, "type"))
+			row_str(row->type, sizeof(row->type), v, ve);
+		else if (key_is(k, klen, "dev"))
+			row_str(row->dev, sizeof(row->dev), v, ve);
 		else if (key_is(k, klen, "mode"))
 			row_str(row->mode, sizeof(row->mode), v, ve);
 		else if (key_is(k, klen, "origin"))
@@ -405,6 +434,18 @@ static void row_cell(char *buf, size_t len, enum list_col col, const struct row 
 		break;
 	case COL_TARGET:
 		cell_str(buf, len, row->target);
+		break;
+	case COL_TO:
+		/* where the traffic goes instead: the backup, the pinned address,
+		 * the gateway or the kind of route */
+		if (row->type[0] && strcmp(row->type, "via") != 0)
+			cell_str(buf, len, row->type);
+		else if (row->type[0] && row->dev[0])
+			snprintf(buf, len, "via %s dev %s", row->to[0] ? row->to : "-", row->dev);
+		else if (row->type[0])
+			snprintf(buf, len, "via %s", row->to[0] ? row->to : "-");
+		else
+			cell_str(buf, len, row->to);
 		break;
 	case COL_DIR:
 		cell_str(buf, len, row->dir);

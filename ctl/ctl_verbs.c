@@ -216,7 +216,7 @@ int ctl_verb_isolate(struct ctl *ctl, int argc, char **argv)
 		return ctl_fail(ctl, CTL_EXIT_FAILED, ISOL_E_INTERNAL,
 				"cannot build the request: out of memory");
 	}
-	if ((rc = start(ctl, &w, "isolate")) != 0) {
+	if ((rc = start(ctl, &w, isol_kind_name(spec.kind))) != 0) {
 		json_decref(fields);
 		return rc;
 	}
@@ -297,10 +297,14 @@ int ctl_verb_restore(struct ctl *ctl, int argc, char **argv)
 		if (parse_id(argv[1], &id) < 0)
 			return ctl_usage(ctl, argv[0], "bad ID '%s' (ids are positive integers)",
 					 argv[1]);
-	} else if (isol_target_parse(argv[1], &t, &err) < 0) {
-		return ctl_usage(ctl, argv[0], "%s", err.msg);
-	} else {
+	} else if (isol_target_parse(argv[1], &t, &err) == 0) {
 		isol_target_format(&t, target, sizeof(target));
+	} else if (strchr(argv[1], ':') == NULL && strchr(argv[1], '/') == NULL &&
+		   strchr(argv[1], '.') != NULL && strlen(argv[1]) < sizeof(target)) {
+		/* not an address: a pinned hostname */
+		snprintf(target, sizeof(target), "%s", argv[1]);
+	} else {
+		return ctl_usage(ctl, argv[0], "%s", err.msg);
 	}
 	if ((rc = start(ctl, &w, "restore")) != 0)
 		return rc;

@@ -53,6 +53,57 @@ static const struct verb verbs[] = {
      "  isolctl isolate 10.0.0.0/24 --direction all --mode drop --ttl 1h\n"
      "  isolctl isolate [2001:db8::5]:53/udp --ttl 10m\n"
      "  isolctl isolate 10.0.0.5:8000-8099 --dry-run\n"},
+    {"steer", ctl_verb_isolate, "steer TARGET --to ADDR[:PORT] [options]",
+     "send new connections for TARGET to a backup or fallback (DNAT)",
+     "New connections from this host (and routed ones) to TARGET go to ADDR[:PORT]\n"
+     "instead (nftables DNAT). NAT decides on a connection's first packet, so\n"
+     "established connections stay where they are unless --kill-flows.\n"
+     "Before anything changes, the agent connects to the backup (bypassing isol's\n"
+     "own rules) and refuses if it does not answer.\n"
+     "\n"
+     "Options:\n"
+     "  --to ADDR[:PORT]  the backup; without a port, the target's own port\n"
+     "  --kill-flows      also cut established connections to TARGET (conntrack), so\n"
+     "                    they reconnect to the backup\n"
+     "  --no-check        steer even if the backup does not answer now\n"
+     "  --ttl DUR --reason TEXT --dry-run --force   as for isolate\n"
+     "\nTARGET: ADDR:PORT[/tcp|/udp] (one port), or ADDR (every port; needs --no-check)\n"
+     DUR_HELP "\n"
+     "Examples:\n"
+     "  isolctl steer 10.0.0.5:5672 --to 10.0.0.6 --ttl 30m --reason \"failover\"\n"
+     "  isolctl steer 10.0.0.5:80 --to 10.0.0.9:8080 --kill-flows\n"
+     "  isolctl steer [2001:db8::5]:443 --to [2001:db8::6]:443\n"},
+    {"pin", ctl_verb_isolate, "pin HOSTNAME ADDR [options]",
+     "make HOSTNAME resolve to ADDR on this host (hosts file)",
+     "Write HOSTNAME ADDR into isol's block of the hosts file (isolagent\n"
+     "--hosts-file, default /etc/hosts). Everything outside the block is kept byte\n"
+     "for byte; the file is replaced atomically. A hostname is pinned once.\n"
+     "\n"
+     "Options:\n"
+     "  --check-port PORT  refuse unless ADDR answers on PORT now\n"
+     "  --ttl DUR --reason TEXT --dry-run   as for isolate\n"
+     DUR_HELP "\n"
+     "Examples:\n"
+     "  isolctl pin mq.internal 10.0.0.6 --check-port 5672 --ttl 1h\n"
+     "  isolctl pin db.internal 2001:db8::7\n"},
+    {"route", ctl_verb_isolate,
+     "route PREFIX via GW [dev IF] | blackhole | unreachable | prohibit [options]",
+     "send a prefix through another gateway, or nowhere",
+     "Add a route for PREFIX with isol's own protocol number (so isol only ever\n"
+     "deletes its own routes). A route that would take the place of an existing one\n"
+     "(same prefix, table and metric) is refused, showing it, unless --replace:\n"
+     "then the old route is journaled and put back on rollback. If another tool\n"
+     "deletes isol's route, the agent adds it back.\n"
+     "\n"
+     "Options:\n"
+     "  --metric N   the route's metric (priority)\n"
+     "  --replace    take the place of an existing route (restored on rollback)\n"
+     "  --ttl DUR --reason TEXT --dry-run --force   as for isolate\n"
+     DUR_HELP "\n"
+     "Examples:\n"
+     "  isolctl route 10.9.0.0/24 via 10.0.0.2 --ttl 2h --reason \"gw1 flapping\"\n"
+     "  isolctl route 10.9.0.0/24 via 10.0.0.2 dev eth1 --metric 5\n"
+     "  isolctl route 2001:db8:9::/48 blackhole\n"},
     {"list", ctl_verb_list, "list", "the active actions, with age, remaining TTL and hits",
      "One line per active action: ID KIND TARGET DIR MODE AGE TTL ORIGIN ACTOR HITS\n"
      "REASON. TTL is the time left (- when the action has none), HITS the packets it\n"

@@ -5,11 +5,12 @@
 set -euo pipefail
 
 PKGS=(build-essential pkg-config libmnl-dev libnftnl-dev libnl-3-dev libnl-route-3-dev
-      libev-dev libjansson-dev libcmocka-dev nftables iproute2 procps util-linux jq)
+      libev-dev libjansson-dev libcmocka-dev libnetfilter-conntrack-dev nftables iproute2
+      procps util-linux jq)
 
 missing() {
 	command -v pkg-config >/dev/null || return 0
-	pkg-config --exists libmnl libnftnl libnl-route-3.0 jansson cmocka || return 0
+	pkg-config --exists libmnl libnftnl libnl-route-3.0 jansson cmocka libnetfilter_conntrack || return 0
 	[ -f /usr/include/ev.h ] || return 0
 	command -v nft >/dev/null && command -v ip >/dev/null && command -v cc >/dev/null || return 0
 	command -v jq >/dev/null || return 0

@@ -371,7 +371,13 @@ static const char list_two[] =
     "{\"id\":12345,\"kind\":\"isolate\",\"target\":\"[2001:db8::5]:80-90/udp\","
     "\"direction\":\"all\",\"mode\":\"drop\",\"created_ms\":1763973600000,\"expires_ms\":0,"
     "\"origin\":\"policy:rabbit\",\"reason\":\"\",\"actor\":{\"uid\":4000000000},"
-    "\"packets\":0}]}";
+    "\"packets\":0},"
+    "{\"id\":12346,\"kind\":\"steer\",\"target\":\"10.0.0.5:5672/tcp\",\"to\":\"10.0.0.6\","
+    "\"created_ms\":1764059940000,\"expires_ms\":0,\"origin\":\"cli\",\"reason\":\"\","
+    "\"actor\":{\"uid\":1000,\"user\":\"ann\",\"pid\":9},\"packets\":3},"
+    "{\"id\":12347,\"kind\":\"route\",\"target\":\"10.9.0.0/24\",\"type\":\"via\","
+    "\"to\":\"10.0.0.2\",\"dev\":\"eth1\",\"created_ms\":1764059940000,\"expires_ms\":0,"
+    "\"origin\":\"cli\",\"reason\":\"\",\"actor\":{\"uid\":0},\"packets\":0}]}";
 
 static void test_list(void **state)
 {
@@ -385,12 +391,12 @@ static void test_list(void **state)
 	ctl_render_list(c.f, &r, 1);
 	out = cap_close(&c);
 	assert_string_equal(
-	    out, "   ID  KIND     TARGET                   DIR  MODE    AGE  TTL  ORIGIN         "
-		 "ACTOR           HITS  REASON\n"
-		 "    7  isolate  10.0.0.5:5672/tcp        out  reject  1m   29m  cli            "
-		 "root(4242)        12  rabbitmq stuck\n"
-		 "12345  isolate  [2001:db8::5]:80-90/udp  all  drop    1d   -    policy:rabbit  "
-		 "uid 4000000000     0  -\n");
+	    out,
+	    "   ID  KIND     TARGET                   TO                     DIR  MODE    AGE  TTL  ORIGIN         ACTOR           HITS  REASON\n"
+	    "    7  isolate  10.0.0.5:5672/tcp        -                      out  reject  1m   29m  cli            root(4242)        12  rabbitmq stuck\n"
+	    "12345  isolate  [2001:db8::5]:80-90/udp  -                      all  drop    1d   -    policy:rabbit  uid 4000000000     0  -\n"
+	    "12346  steer    10.0.0.5:5672/tcp        10.0.0.6               -    -       1m   -    cli            ann(9)             3  -\n"
+	    "12347  route    10.9.0.0/24              via 10.0.0.2 dev eth1  -    -       1m   -    cli            root               0  -\n");
 	free(out);
 	ctl_resp_fini(&r);
 
@@ -418,9 +424,9 @@ static void test_list_rounding(void **state)
 	ctl_render_list(c.f, &r, 0);
 	out = cap_close(&c);
 	assert_string_equal(
-	    out, "ID  KIND  TARGET  DIR  MODE  AGE    TTL      ORIGIN  ACTOR  HITS  REASON\n"
-		 " 1  -     -       -    -     1s     1s       -       -         -  -\n"
-		 " 2  -     -       -    -     1m39s  expired  -       -         -  -\n");
+	    out, "ID  KIND  TARGET  TO  DIR  MODE  AGE    TTL      ORIGIN  ACTOR  HITS  REASON\n"
+		 " 1  -     -       -   -    -     1s     1s       -       -         -  -\n"
+		 " 2  -     -       -   -    -     1m39s  expired  -       -         -  -\n");
 	free(out);
 	ctl_resp_fini(&r);
 }
