@@ -90,6 +90,11 @@ $(BUILD)/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -lpthread
 
+# ctkill drives the agent's conntrack module (tests/netns/test_conntrack.sh)
+$(BUILD)/tools/ctkill: tests/tools/ctkill.c $(BUILD)/libagent.a $(BUILD)/libisol.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
 tools: $(TOOL_BIN)
 units: $(UNIT_BIN)
 

@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS=(build-essential pkg-config libmnl-dev libnftnl-dev libnl-3-dev libnl-route-3-dev
       libev-dev libjansson-dev libcmocka-dev libnetfilter-conntrack-dev nftables iproute2
-      procps util-linux jq)
+      procps util-linux jq conntrack)
 
 missing() {
 	command -v pkg-config >/dev/null || return 0
@@ -14,6 +14,7 @@ missing() {
 	[ -f /usr/include/ev.h ] || return 0
 	command -v nft >/dev/null && command -v ip >/dev/null && command -v cc >/dev/null || return 0
 	command -v jq >/dev/null || return 0
+	command -v conntrack >/dev/null || return 0
 	command -v unshare >/dev/null || return 0
 	return 1
 }
