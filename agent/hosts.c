@@ -137,14 +137,19 @@ int hosts_render(const char *in, size_t len, const struct hosts_pin *pins, size_
 		}
 		off = spans[i].end;
 	}
-	strbuf_append(out, in + off, len - off);
 	if (!placed && n > 0) {
-		int add_eol = out->len > 0 && out->buf[out->len - 1] != '\n';
+		/* a new block goes first: the resolver takes the first line that
+		 * names a host, so a pin must come before the file's own entry */
+		struct strbuf rest;
 
-		if (add_eol)
-			strbuf_puts(out, eol);
-		render_block(out, pins, n, eol, add_eol);
+		strbuf_init(&rest);
+		strbuf_append(&rest, out->buf ? out->buf : "", out->len);
+		out->len = 0;
+		render_block(out, pins, n, eol, 0);
+		strbuf_append(out, rest.buf ? rest.buf : "", rest.len);
+		strbuf_fini(&rest);
 	}
+	strbuf_append(out, in + off, len - off);
 	if (out->len == 0 && strbuf_reserve(out, 1) == 0)
 		out->buf[0] = '\0';
 	return out->error;

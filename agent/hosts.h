@@ -2,11 +2,12 @@
  * (parse, render) and the atomic write. Everything outside the block is
  * kept byte for byte; the file's line endings (LF or CRLF) are kept.
  *
- *   ...the operator's lines...
  *   # BEGIN isol (managed by isolagent: isolctl list / rollback; do not edit)
  *   10.0.0.6	mq.internal	# isol:12
  *   # END isol
- */
+ *   ...the operator's lines...
+ * A new block goes at the top: the resolver answers with the first line that
+ * names a host, so a pin wins over the file's own entry for it. */
 #ifndef ISOL_HOSTS_H
 #define ISOL_HOSTS_H
 
@@ -29,9 +30,9 @@ struct hosts_pin {
 int hosts_name_valid(const char *name);
 
 /* Write into @out the file @in (length @len) with its managed block replaced
- * by one holding @pins; with @n == 0 the block is removed and the file is
- * what it was before the first pin, byte for byte. Several blocks (hand
- * edits) become one, at the place of the first. */
+ * by one holding @pins (a new one at the top); with @n == 0 the block is
+ * removed and the file is what it was before the first pin, byte for byte.
+ * Several blocks (hand edits) become one, at the place of the first. */
 int hosts_render(const char *in, size_t len, const struct hosts_pin *pins, size_t n,
 		 struct strbuf *out);
 

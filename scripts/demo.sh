@@ -2,7 +2,8 @@
 # demo.sh - `make demo`: isol on a real kernel, in two private network
 # namespaces that are gone when it ends. A "rabbitmq" (a small TCP server on
 # 10.77.0.2:5672) gets stuck; isolctl isolates it so its callers fail in a
-# fraction of a millisecond instead of hanging, then rolls it back.
+# fraction of a millisecond instead of hanging; steers its callers to a
+# backup broker, pins its hostname to the backup, and rolls everything back.
 # Every command is printed as it is run, followed by its real output.
 set -u
 source "$(dirname "$0")/../tests/netns/lib.sh"
@@ -44,14 +45,23 @@ done
 step "A private network: two namespaces joined by a veth pair"
 topo_up
 say "  client ns $NSC: 10.77.0.1 (this host: the agent and the callers)"
-say "  server ns $NSS: 10.77.0.2 rabbitmq:5672, 10.77.0.3 postgres:5432"
+say "  server ns $NSS: 10.77.0.2 rabbitmq:5672, 10.77.0.3 postgres:5432 and rabbitmq-backup:5672"
 bg_server rabbitmq "$TOOLS/tcpserve" --name rabbitmq --ready-file "$TMP/rabbitmq.ready" "$S4:5672"
 RABBIT_PID=$BG_PID
 bg_server postgres "$TOOLS/tcpserve" --name postgres --ready-file "$TMP/postgres.ready" "$H4:5432"
+bg_server backup "$TOOLS/tcpserve" --name rabbitmq-backup --ready-file "$TMP/backup.ready" "$H4:5672"
+wait_until 3000 test -e "$TMP/backup.ready" || die "the backup did not start: $(cat "$TMP/backup.out")"
+HOSTS=$TMP/hosts
+printf '127.0.0.1\tlocalhost\n10.77.0.2\tmq.internal   # the broker\n' >"$HOSTS"
+cp "$HOSTS" "$TMP/hosts.orig"
+# resolve NAME: the system resolver (getent), with the demo's file as /etc/hosts
+resolve() {
+	unshare -m sh -c "mount --bind '$HOSTS' /etc/hosts && getent hosts '$1'"
+}
 wait_until 3000 test -e "$TMP/rabbitmq.ready" || die "rabbitmq did not start: $(cat "$TMP/rabbitmq.out")"
 wait_until 3000 test -e "$TMP/postgres.ready" || die "postgres did not start: $(cat "$TMP/postgres.out")"
 FAIL=0
-start_agent >/dev/null || die "the agent did not start: $(tail -n 5 "$AGENT_LOG")"
+start_agent --hosts-file "$HOSTS" >/dev/null || die "the agent did not start: $(tail -n 5 "$AGENT_LOG")"
 say "  isolagent running (pid $AGENT_PID), socket $SOCK"
 
 step "rabbitmq answers (tcpcheck connects and reads the server's banner)"
@@ -83,16 +93,48 @@ say "${HI}-> HITS: the connection attempts the kernel refused for this action$OF
 show "nft list table inet isol   (the kernel's view: one element per action)" \
 	bash -c "nsenter --net=/run/netns/$NSC nft list table inet isol | grep -B1 -A2 'elements'"
 
-step "The broker is back: roll the isolation back"
+step "Bypass: steer new connections for rabbitmq to its backup (nftables DNAT)"
+show 'isolctl steer 10.77.0.2:5672 --to 10.77.0.3 --ttl 30m --reason "failover to backup"' \
+	isolctl steer "$S4:5672" --to "$H4" --ttl 30m --reason "failover to backup"
+[ "$RC" = 0 ] || die "isolctl steer exited $RC"
+say "${HI}(the agent first checked that the backup answers; isolctl took $MS ms)$OFF"
+show "tcpcheck 10.77.0.2:5672" tcpcheck "$S4:5672"
+[ "${OUT#ok rabbitmq-backup}" != "$OUT" ] || die "callers should reach the backup"
+say "${HI}-> callers of 10.77.0.2:5672 are answered by rabbitmq-backup, without a config change$OFF"
+show "isolctl steer 10.77.0.2:5673 --to 10.77.0.3:5999   (a backup that does not answer)" \
+	isolctl steer "$S4:5673" --to "$H4:5999"
+[ "$RC" = 1 ] || die "a steer to a dead backup should be refused"
+say "${HI}-> refused, nothing changed: isol never steers to a backup that is not there$OFF"
+
+step "Pin the broker's name to the backup (isol's block of the hosts file)"
+show "getent hosts mq.internal" resolve mq.internal
+show 'isolctl pin mq.internal 10.77.0.3 --check-port 5672 --ttl 30m' \
+	isolctl pin mq.internal "$H4" --check-port 5672 --ttl 30m
+[ "$RC" = 0 ] || die "isolctl pin exited $RC"
+show "getent hosts mq.internal" resolve mq.internal
+[ "${OUT%% *}" = "$H4" ] || die "mq.internal should resolve to the backup"
+show "cat hosts   (everything outside the isol block is kept byte for byte)" cat "$HOSTS"
+
+step "Every action in one list: kind, target, where to, TTL, hits"
+show "isolctl list" isolctl list
+
+step "The broker is back: roll everything back"
 kill -CONT "$RABBIT_PID"
-show "isolctl rollback --last" isolctl rollback --last
+show "isolctl rollback --all" isolctl rollback --all
 [ "$RC" = 0 ] || die "isolctl rollback exited $RC"
 show "tcpcheck 10.77.0.2:5672" tcpcheck "$S4:5672"
-[ "${OUT%% *}" = ok ] || die "rabbitmq should answer again"
+[ "${OUT#ok rabbitmq }" != "$OUT" ] || die "rabbitmq itself should answer again"
+show "getent hosts mq.internal" resolve mq.internal
+[ "${OUT%% *}" = "$S4" ] || die "mq.internal should resolve to the broker again"
+if cmp -s "$HOSTS" "$TMP/hosts.orig"; then
+	say "${HI}-> the hosts file is byte for byte what it was$OFF"
+else
+	die "the hosts file differs from the original"
+fi
 show "isolctl list" isolctl list
-say "${HI}-> restored; without the rollback it would have expired by itself after 10 minutes$OFF"
+say "${HI}-> restored; without the rollback each action would have expired by itself$OFF"
 
 step "Done"
-say "${OK}isol demo finished: isolate -> callers refused in milliseconds -> rollback -> restored.$OFF"
+say "${OK}isol demo finished: isolate -> steer to the backup -> pin the name -> roll back -> restored.$OFF"
 say "Namespaces, processes and files are removed on exit."
 exit 0

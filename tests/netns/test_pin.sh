@@ -24,13 +24,20 @@ pin_id() {
 }
 
 assert_eq "" "$(resolve mq.internal)" "mq.internal does not resolve before the pin"
+assert_eq "10.1.2.3" "$(resolve legacy.internal)" "legacy.internal resolves from the file"
 id=$(pin_id mq.internal $S4 --reason "broker moved")
 assert_eq "$S4" "$(resolve mq.internal)" "getent resolves the pinned address"
 assert_eq "10.1.2.3" "$(resolve legacy.internal)" "the operator's entries still resolve"
-head -c "$(stat -c %s "$TMP/hosts.orig")" "$HOSTS" | cmp -s - "$TMP/hosts.orig" &&
-	pass "every byte before the block is kept" || fail "the file's own bytes changed"
+tail -c "$(stat -c %s "$TMP/hosts.orig")" "$HOSTS" | cmp -s - "$TMP/hosts.orig" &&
+	pass "every byte of the file's own is kept, after the block" || fail "the file's own bytes changed"
+head -n 1 "$HOSTS" | grep -q '^# BEGIN isol' && pass "the block comes first (a pin wins over the file's entry)" ||
+	fail "the block is not at the top" "$(head -n 3 "$HOSTS")"
 assert_eq "644" "$(stat -c %a "$HOSTS")" "the file's mode is kept"
 id6=$(pin_id db.internal "$S6" --check-port 8001)
+idl=$(pin_id legacy.internal $H4)
+assert_eq "$H4" "$(resolve legacy.internal)" "a pin wins over the file's own entry for the name"
+assert_ctl 0 rollback "$idl"
+assert_eq "10.1.2.3" "$(resolve legacy.internal)" "and the file's entry is back after rollback"
 assert_eq "$S6" "$(resolve db.internal)" "an IPv6 pin resolves"
 listed "$id6" && pass "pins are listed" || fail "pin $id6 not listed"
 
@@ -58,7 +65,7 @@ assert_eq "" "$(resolve mq.internal)" "mq.internal no longer resolves"
 
 # ---- someone edits the block away (an editor: write a copy, rename it in) ---------
 id=$(pin_id mq.internal $S4)
-{ sed '/# BEGIN isol/,/# END isol/d' "$HOSTS"; printf '10.9.9.9 added.by.hand\n'; } >"$TMP/edited"
+{ sed '/# BEGIN isol/,/# END isol/d' "$HOSTS"; printf '\n10.9.9.9 added.by.hand\n'; } >"$TMP/edited"
 mv "$TMP/edited" "$HOSTS"
 wait_until 3000 grep -q "isol:$id" "$HOSTS" && pass "the block is put back after an edit" ||
 	fail "the block was not put back" "$(cat "$HOSTS")"

@@ -42,9 +42,11 @@ static void roundtrip(const char *orig)
 	assert_int_equal(hosts_render(orig, strlen(orig), pins, 2, &with), 0);
 	assert_non_null(strstr(with.buf, "10.0.0.6\tmq.internal\t# isol:12"));
 	assert_true(hosts_block_matches(with.buf, with.len, pins, 2));
-	/* the original text is still all there, in front */
+	/* the block comes first (the resolver takes the first match), and the
+	 * original text is all there after it */
 	assert_true(with.len > strlen(orig));
-	assert_memory_equal(with.buf, orig, strlen(orig));
+	assert_int_equal(strncmp(with.buf, "# BEGIN isol", 12), 0);
+	assert_memory_equal(with.buf + with.len - strlen(orig), orig, strlen(orig));
 	if (strstr(orig, "\r\n"))
 		assert_non_null(strstr(with.buf, "# isol:12\r\n"));
 	else
@@ -83,6 +85,9 @@ static void test_edits_around_block_survive(void **state)
 	assert_true(asprintf(&edited, "# top\n%s10.9.9.9 after\n", a.buf) > 0);
 	assert_int_equal(hosts_render(edited, strlen(edited), NULL, 0, &b), 0);
 	assert_string_equal(b.buf, "# top\n127.0.0.1 localhost\n10.9.9.9 after\n");
+	/* a block somewhere in the middle stays where it is */
+	assert_int_equal(hosts_render(edited, strlen(edited), pins, 2, &b), 0);
+	assert_int_equal(strncmp(b.buf, "# top\n# BEGIN isol", 18), 0);
 	free(edited);
 	strbuf_fini(&a);
 	strbuf_fini(&b);
