@@ -165,6 +165,8 @@ struct isol_action *action_new(void)
 
 void action_free(struct isol_action *a)
 {
+	if (a)
+		free(a->replaced);
 	free(a);
 }
 

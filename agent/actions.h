@@ -24,8 +24,9 @@ struct isol_action {
 	char origin[48];     /* "cli", "apply", "policy:NAME" */
 	struct isol_actor actor;
 	uint64_t packets, bytes; /* last counters read from the kernel */
-	/* route --replace: the route it replaced, to put back (route_saved words) */
-	char replaced[256];
+	/* route --replace: the route it replaced, to put back (route_saved
+	 * words), owned; NULL for every other action */
+	char *replaced;
 
 	/* bookkeeping owned by actions.c */
 	struct isol_action *hnext; /* id hash chain */

@@ -309,12 +309,12 @@ static void describe_all(struct isol_agent *ag, struct isol_action **acts, size_
 				    req->change_data);
 }
 
-static const struct isol_spec *sort_specs;
+static struct isol_action *const *sort_acts;
 
 static int cmp_spec_idx(const void *a, const void *b)
 {
-	const struct isol_spec *x = &sort_specs[*(const size_t *)a];
-	const struct isol_spec *y = &sort_specs[*(const size_t *)b];
+	const struct isol_spec *x = &sort_acts[*(const size_t *)a]->spec;
+	const struct isol_spec *y = &sort_acts[*(const size_t *)b]->spec;
 	int c = (int)x->kind - (int)y->kind;
 
 	if (c == 0)
@@ -329,8 +329,8 @@ static int cmp_spec_idx(const void *a, const void *b)
 /* Two lines of one request naming the same target in an overlapping
  * direction: sorted neighbours. (A rarer overlap the sort does not put side
  * by side is still refused by the kernel, as EEXIST for the whole batch.) */
-static int check_request_duplicates(const struct isol_spec *specs, size_t n, size_t *bad_index,
-				    struct isol_err *err)
+static int check_request_duplicates(struct isol_action *const *acts, size_t n,
+				    size_t *bad_index, struct isol_err *err)
 {
 	size_t *idx, i;
 	int rc = 0;
@@ -342,10 +342,10 @@ static int check_request_duplicates(const struct isol_spec *specs, size_t n, siz
 		return isol_err_set(err, -ENOMEM, "out of memory");
 	for (i = 0; i < n; i++)
 		idx[i] = i;
-	sort_specs = specs;
+	sort_acts = acts;
 	qsort(idx, n, sizeof(*idx), cmp_spec_idx);
 	for (i = 1; i < n; i++) {
-		const struct isol_spec *a = &specs[idx[i - 1]], *b = &specs[idx[i]];
+		const struct isol_spec *a = &acts[idx[i - 1]]->spec, *b = &acts[idx[i]]->spec;
 		char t[ISOL_HOST_MAX + 1];
 		size_t second = idx[i - 1] < idx[i] ? idx[i] : idx[i - 1];
 
@@ -379,7 +379,7 @@ static const char *done_word(enum isol_kind kind)
 }
 
 /* Duplicate check across the set and within the request. */
-static int check_duplicates(struct isol_agent *ag, const struct isol_spec *specs, size_t n,
+static int check_duplicates(struct isol_agent *ag, struct isol_action *const *acts, size_t n,
 			    size_t *bad_index, struct isol_err *err)
 {
 	struct isol_action *prev;
@@ -388,19 +388,20 @@ static int check_duplicates(struct isol_agent *ag, const struct isol_spec *specs
 
 	for (i = 0; i < n; i++) {
 
-		prev = actions_find_same(&ag->actions, &specs[i]);
+		const struct isol_spec *sp = &acts[i]->spec;
+
+		prev = actions_find_same(&ag->actions, sp);
 		if (prev == NULL)
 			continue;
-		isol_spec_subject(&specs[i], t, sizeof(t));
+		isol_spec_subject(sp, t, sizeof(t));
 		if (bad_index)
 			*bad_index = i;
 		return isol_err_set(err, -EEXIST,
 				    "%s is already %s by action %llu (roll it back first%s)", t,
-				    done_word(specs[i].kind), (unsigned long long)prev->id,
-				    specs[i].kind == ISOL_KIND_ISOLATE ? ", or pick another direction"
-								       : "");
+				    done_word(sp->kind), (unsigned long long)prev->id,
+				    sp->kind == ISOL_KIND_ISOLATE ? ", or pick another direction" : "");
 	}
-	return check_request_duplicates(specs, n, bad_index, err);
+	return check_request_duplicates(acts, n, bad_index, err);
 }
 
 /* Established flows stay where NAT put them: cut them, so they reconnect to
@@ -422,8 +423,34 @@ int agent_add(struct isol_agent *ag, const struct isol_spec *specs, size_t n,
 	      struct isol_err *err)
 {
 	struct isol_action **acts;
+	size_t i;
+	int rc;
+
+	acts = calloc(n ? n : 1, sizeof(*acts));
+	if (acts == NULL)
+		return isol_err_set(err, -ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		acts[i] = action_new();
+		if (acts[i] == NULL) {
+			while (i-- > 0)
+				action_free(acts[i]);
+			free(acts);
+			return isol_err_set(err, -ENOMEM, "out of memory");
+		}
+		acts[i]->spec = specs[i];
+	}
+	rc = agent_add_actions(ag, acts, n, req, bad_index, err);
+	for (i = 0; rc == 0 && out && i < n; i++)
+		out[i] = acts[i];
+	free(acts);
+	return rc;
+}
+
+int agent_add_actions(struct isol_agent *ag, struct isol_action **acts, size_t n,
+		      const struct agent_req *req, size_t *bad_index, struct isol_err *err)
+{
 	uint64_t now = isol_now_ms(), id;
-	size_t i, made = 0;
+	size_t i;
 	char why[160];
 	int rc;
 
@@ -431,41 +458,35 @@ int agent_add(struct isol_agent *ag, const struct isol_spec *specs, size_t n,
 		return isol_err_set(err, -EINVAL, "no actions given");
 	protect_refresh(&ag->protect, now);
 	for (i = 0; i < n; i++) {
-		if (specs[i].force)
+		const struct isol_spec *sp = &acts[i]->spec;
+
+		if (sp->force)
 			continue;
-		if (protects_action(ag, &specs[i], req->ssh_peer, why, sizeof(why))) {
+		if (protects_action(ag, sp, req->ssh_peer, why, sizeof(why))) {
 			char t[ISOL_TARGET_STRLEN];
 
-			isol_target_format(&specs[i].target, t, sizeof(t));
+			isol_target_format(&sp->target, t, sizeof(t));
 			if (bad_index)
 				*bad_index = i;
-			return isol_err_set(err, -EACCES, "%s is protected: %s; add --force if "
-							  "you really mean it",
-					    t, why);
-		}
-	}
-	rc = check_duplicates(ag, specs, n, bad_index, err);
-	if (rc < 0)
-		return rc;
-
-	acts = calloc(n, sizeof(*acts));
-	if (acts == NULL)
-		return isol_err_set(err, -ENOMEM, "out of memory");
-	id = ag->actions.next_id;
-	for (i = 0; i < n; i++) {
-		struct isol_action *a = action_new();
-
-		if (a == NULL) {
-			rc = isol_err_set(err, -ENOMEM, "out of memory");
+			rc = isol_err_set(err, -EACCES, "%s is protected: %s; add --force if "
+							"you really mean it",
+					  t, why);
 			goto out_free;
 		}
+	}
+	rc = check_duplicates(ag, acts, n, bad_index, err);
+	if (rc < 0)
+		goto out_free;
+
+	id = ag->actions.next_id;
+	for (i = 0; i < n; i++) {
+		struct isol_action *a = acts[i];
+
 		a->id = id + i;
-		a->spec = specs[i];
 		a->created_ms = now;
-		a->expires_ms = specs[i].ttl_ms ? now + specs[i].ttl_ms : 0;
+		a->expires_ms = a->spec.ttl_ms ? now + a->spec.ttl_ms : 0;
 		snprintf(a->origin, sizeof(a->origin), "%s", req->origin);
 		a->actor = req->actor;
-		acts[made++] = a;
 	}
 
 	rc = effects_check(&ag->fx, acts, n, bad_index, err);
@@ -515,8 +536,6 @@ int agent_add(struct isol_agent *ag, const struct isol_spec *specs, size_t n,
 	}
 	for (i = 0; i < n; i++) {
 		expiry_note(ag, acts[i]);
-		if (out)
-			out[i] = acts[i];
 		if (acts[i]->spec.kind == ISOL_KIND_STEER && acts[i]->spec.kill_flows)
 			kill_flows(acts[i]);
 	}
@@ -531,13 +550,14 @@ int agent_add(struct isol_agent *ag, const struct isol_spec *specs, size_t n,
 			 (unsigned long long)acts[0]->id, (unsigned long long)acts[n - 1]->id, n,
 			 req->origin, req->actor.uid);
 	}
-	free(acts);
 	return 0;
 
 out_free:
-	for (i = 0; i < made; i++)
+	/* refused, failed, or only a dry run: nothing of it stays */
+	for (i = 0; i < n; i++) {
 		action_free(acts[i]);
-	free(acts);
+		acts[i] = NULL;
+	}
 	return rc;
 }
 

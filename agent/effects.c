@@ -65,8 +65,16 @@ int effects_check(struct effects *fx, struct isol_action *const *acts, size_t n,
 			rc = -EEXIST; /* the message from route_check shows the route */
 		} else if (rc == 1) {
 			isol_err_clear(err);
-			route_saved_format(&existing, a->replaced, sizeof(a->replaced));
-			rc = 0;
+			free(a->replaced);
+			a->replaced = malloc(ROUTE_LINE_MAX);
+			if (a->replaced == NULL)
+				rc = isol_err_set(err, -ENOMEM, "out of memory");
+			else if (route_saved_format(&existing, a->replaced, ROUTE_LINE_MAX) >=
+				 ROUTE_LINE_MAX)
+				rc = isol_err_set(err, -EOPNOTSUPP,
+						  "the route there is too large to save");
+			else
+				rc = 0;
 		}
 		if (rc < 0) {
 			if (bad)
@@ -84,7 +92,7 @@ static void undo_route(struct effects *fx, const struct isol_action *a)
 	struct route_spec r;
 
 	effects_route_of(&a->spec, &r);
-	if (a->replaced[0] && route_saved_parse(a->replaced, &saved, &err) == 0) {
+	if (a->replaced && route_saved_parse(a->replaced, &saved, &err) == 0) {
 		/* over our own route, atomically: no moment without one */
 		if (route_restore(fx->routes, &saved, &err) < 0)
 			log_warn("action %llu: cannot put back the replaced route: %s",
@@ -224,12 +232,12 @@ int effects_apply(struct effects *fx, const struct isol_actions *live,
 		if (dry_run) {
 			route_describe(&r, d, sizeof(d));
 			snprintf(line, sizeof(line), "%s route %s proto %d",
-				 add[i]->replaced[0] ? "replace" : "add", d, ISOL_RTPROT);
+				 add[i]->replaced ? "replace" : "add", d, ISOL_RTPROT);
 			if (fn)
 				fn(line, data);
 			continue;
 		}
-		rc = route_add(fx->routes, &r, add[i]->replaced[0] != '\0', err);
+		rc = route_add(fx->routes, &r, add[i]->replaced != NULL, err);
 		if (rc < 0)
 			goto undo;
 		done = i + 1;
@@ -244,7 +252,7 @@ int effects_apply(struct effects *fx, const struct isol_actions *live,
 			effects_route_of(&del[i]->spec, &r);
 			route_describe(&r, d, sizeof(d));
 			snprintf(line, sizeof(line), "delete route %s%s", d,
-				 del[i]->replaced[0] ? " and put back the route it replaced" : "");
+				 del[i]->replaced ? " and put back the route it replaced" : "");
 			if (fn)
 				fn(line, data);
 			continue;

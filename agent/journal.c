@@ -353,9 +353,9 @@ static void put_add(struct jbuf *b, const struct isol_action *a)
 		}
 		if (a->spec.replace)
 			put_lit(b, ",\"replace\":true");
-		if (a->replaced[0]) {
+		if (a->replaced) {
 			put_lit(b, ",\"replaced\":");
-			put_strn(b, a->replaced, sizeof(a->replaced) - 1);
+			put_str(b, a->replaced);
 		}
 		break;
 	default:
@@ -895,6 +895,19 @@ static int get_str(const json_t *o, const char *key, char *out, size_t size, str
 	return 0;
 }
 
+/* The route a route action replaced: a line of words, owned by the action. */
+static int get_replaced(const json_t *o, struct isol_action *a, struct isol_err *le)
+{
+	json_t *v = json_object_get(o, "replaced");
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return isol_err_set(le, -EBADMSG, "field 'replaced' must be a string");
+	a->replaced = strdup(json_string_value(v));
+	return a->replaced ? 0 : isol_err_set(le, -ENOMEM, "out of memory");
+}
+
 static int get_actor(const json_t *o, struct isol_actor *actor, struct isol_err *le)
 {
 	json_t *v = json_object_get(o, "actor");
@@ -940,7 +953,7 @@ static int replay_add(struct isol_actions *set, const json_t *o, uint64_t *max_i
 	    get_u64(o, "created_ms", false, INT64_MAX, &a->created_ms, le) < 0 ||
 	    get_u64(o, "expires_ms", false, INT64_MAX, &a->expires_ms, le) < 0 ||
 	    get_str(o, "origin", a->origin, sizeof(a->origin), le) < 0 ||
-	    get_str(o, "replaced", a->replaced, sizeof(a->replaced), le) < 0 ||
+	    get_replaced(o, a, le) < 0 ||
 	    get_actor(o, &a->actor, le) < 0) {
 		rc = -EBADMSG;
 		goto free_action;

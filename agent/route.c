@@ -113,7 +113,9 @@ static bool host_bits_clear(const uint8_t *a, int n, unsigned plen)
 
 	for (i = 0; i < n; i++) {
 		unsigned bit = (unsigned)i * 8;
-		uint8_t mask = bit >= plen ? 0 : plen - bit >= 8 ? 0xff : (uint8_t)(0xff00 >> (plen - bit));
+		uint8_t mask = bit >= plen	 ? 0
+			       : plen - bit >= 8 ? 0xff
+						 : (uint8_t)(0xff00 >> (plen - bit));
 
 		if (a[i] & (uint8_t)~mask)
 			return false;
@@ -149,8 +151,8 @@ uint32_t route_table(const struct route_spec *r)
 bool route_same_key(const struct route_spec *a, const struct route_spec *b)
 {
 	return a->family == b->family && alen(a->family) && a->plen == b->plen &&
-	       !memcmp(a->dst, b->dst, (size_t)alen(a->family)) && route_table(a) == route_table(b) &&
-	       route_metric(a) == route_metric(b);
+	       !memcmp(a->dst, b->dst, (size_t)alen(a->family)) &&
+	       route_table(a) == route_table(b) && route_metric(a) == route_metric(b);
 }
 
 /* ---- names of numbers, as iproute2 spells them ---------------------------------- */
@@ -161,55 +163,77 @@ struct name {
 };
 
 static const struct name proto_names[] = {
-	{ RTPROT_UNSPEC, "unspec" }, { RTPROT_REDIRECT, "redirect" }, { RTPROT_KERNEL, "kernel" },
-	{ RTPROT_BOOT, "boot" },     { RTPROT_STATIC, "static" },     { 8, "gated" },
-	{ 9, "ra" },                 { 10, "mrt" },                   { 11, "zebra" },
-	{ 12, "bird" },              { 13, "dnrouted" },              { 14, "xorp" },
-	{ 15, "ntk" },               { 16, "dhcp" },                  { 18, "keepalived" },
-	{ 42, "babel" },             { 99, "openr" },                 { 186, "bgp" },
-	{ 187, "isis" },             { 188, "ospf" },                 { 189, "rip" },
-	{ 192, "eigrp" },            { ISOL_RTPROT, "isol" },
+    {RTPROT_UNSPEC, "unspec"},
+    {RTPROT_REDIRECT, "redirect"},
+    {RTPROT_KERNEL, "kernel"},
+    {RTPROT_BOOT, "boot"},
+    {RTPROT_STATIC, "static"},
+    {8, "gated"},
+    {9, "ra"},
+    {10, "mrt"},
+    {11, "zebra"},
+    {12, "bird"},
+    {13, "dnrouted"},
+    {14, "xorp"},
+    {15, "ntk"},
+    {16, "dhcp"},
+    {18, "keepalived"},
+    {42, "babel"},
+    {99, "openr"},
+    {186, "bgp"},
+    {187, "isis"},
+    {188, "ospf"},
+    {189, "rip"},
+    {192, "eigrp"},
+    {ISOL_RTPROT, "isol"},
 };
 
 static const struct name scope_names[] = {
-	{ RT_SCOPE_UNIVERSE, "universe" }, { RT_SCOPE_SITE, "site" },       { RT_SCOPE_LINK, "link" },
-	{ RT_SCOPE_HOST, "host" },         { RT_SCOPE_NOWHERE, "nowhere" },
+    {RT_SCOPE_UNIVERSE, "universe"}, {RT_SCOPE_SITE, "site"},	    {RT_SCOPE_LINK, "link"},
+    {RT_SCOPE_HOST, "host"},	     {RT_SCOPE_NOWHERE, "nowhere"},
 };
 
 static const struct name type_names[] = {
-	{ RTN_UNICAST, "unicast" },         { RTN_LOCAL, "local" },       { RTN_BROADCAST, "broadcast" },
-	{ RTN_ANYCAST, "anycast" },         { RTN_MULTICAST, "multicast" }, { RTN_BLACKHOLE, "blackhole" },
-	{ RTN_UNREACHABLE, "unreachable" }, { RTN_PROHIBIT, "prohibit" }, { RTN_THROW, "throw" },
-	{ RTN_NAT, "nat" },                 { RTN_XRESOLVE, "xresolve" },
+    {RTN_UNICAST, "unicast"},
+    {RTN_LOCAL, "local"},
+    {RTN_BROADCAST, "broadcast"},
+    {RTN_ANYCAST, "anycast"},
+    {RTN_MULTICAST, "multicast"},
+    {RTN_BLACKHOLE, "blackhole"},
+    {RTN_UNREACHABLE, "unreachable"},
+    {RTN_PROHIBIT, "prohibit"},
+    {RTN_THROW, "throw"},
+    {RTN_NAT, "nat"},
+    {RTN_XRESOLVE, "xresolve"},
 };
 
 static const struct name table_names[] = {
-	{ RT_TABLE_DEFAULT, "default" },
-	{ RT_TABLE_MAIN, "main" },
-	{ RT_TABLE_LOCAL, "local" },
+    {RT_TABLE_DEFAULT, "default"},
+    {RT_TABLE_MAIN, "main"},
+    {RT_TABLE_LOCAL, "local"},
 };
 
 /* RFC 4191 router preference as RTA_PREF carries it; medium (0) is not written. */
-static const struct name pref_names[] = { { 0, "medium" }, { 1, "high" }, { 3, "low" } };
+static const struct name pref_names[] = {{0, "medium"}, {1, "high"}, {3, "low"}};
 
 /* RTAX_* index -> the word for it; NULL: not one we save (cc algorithm: a string). */
 static const char *const rtax_names[ROUTE_RTAX_MAX + 1] = {
-	[RTAX_LOCK] = "lock",
-	[RTAX_MTU] = "mtu",
-	[RTAX_WINDOW] = "window",
-	[RTAX_RTT] = "rtt",
-	[RTAX_RTTVAR] = "rttvar",
-	[RTAX_SSTHRESH] = "ssthresh",
-	[RTAX_CWND] = "cwnd",
-	[RTAX_ADVMSS] = "advmss",
-	[RTAX_REORDERING] = "reordering",
-	[RTAX_HOPLIMIT] = "hoplimit",
-	[RTAX_INITCWND] = "initcwnd",
-	[RTAX_FEATURES] = "features",
-	[RTAX_RTO_MIN] = "rto_min",
-	[RTAX_INITRWND] = "initrwnd",
-	[RTAX_QUICKACK] = "quickack",
-	[RTAX_FASTOPEN_NO_COOKIE] = "fastopen_no_cookie",
+    [RTAX_LOCK] = "lock",
+    [RTAX_MTU] = "mtu",
+    [RTAX_WINDOW] = "window",
+    [RTAX_RTT] = "rtt",
+    [RTAX_RTTVAR] = "rttvar",
+    [RTAX_SSTHRESH] = "ssthresh",
+    [RTAX_CWND] = "cwnd",
+    [RTAX_ADVMSS] = "advmss",
+    [RTAX_REORDERING] = "reordering",
+    [RTAX_HOPLIMIT] = "hoplimit",
+    [RTAX_INITCWND] = "initcwnd",
+    [RTAX_FEATURES] = "features",
+    [RTAX_RTO_MIN] = "rto_min",
+    [RTAX_INITRWND] = "initrwnd",
+    [RTAX_QUICKACK] = "quickack",
+    [RTAX_FASTOPEN_NO_COOKIE] = "fastopen_no_cookie",
 };
 
 #define NNAMES(t) (sizeof(t) / sizeof((t)[0]))
@@ -349,10 +373,10 @@ static int add_nexthop(struct rtnl_route *route, int family, const uint8_t *gw, 
 }
 
 static const uint8_t spec_rtn[__ROUTE_TYPE_MAX] = {
-	[ROUTE_VIA] = RTN_UNICAST,
-	[ROUTE_BLACKHOLE] = RTN_BLACKHOLE,
-	[ROUTE_UNREACHABLE] = RTN_UNREACHABLE,
-	[ROUTE_PROHIBIT] = RTN_PROHIBIT,
+    [ROUTE_VIA] = RTN_UNICAST,
+    [ROUTE_BLACKHOLE] = RTN_BLACKHOLE,
+    [ROUTE_UNREACHABLE] = RTN_UNREACHABLE,
+    [ROUTE_PROHIBIT] = RTN_PROHIBIT,
 };
 
 struct rtnl_route *route_build(const struct route_spec *r, int ifindex, struct isol_err *err)
@@ -467,14 +491,13 @@ static int unsupported(struct isol_err *err, const struct route_saved *s, int at
 
 	prefix_str(s->family, s->dst, s->plen, p);
 	if (what)
-		return isol_err_set(err, -EOPNOTSUPP, "the route to %s has %s, which isol cannot save",
-				    p, what);
+		return isol_err_set(err, -EOPNOTSUPP,
+				    "the route to %s has %s, which isol cannot save", p, what);
 	return isol_err_set(err, -EOPNOTSUPP,
 			    "the route to %s has attribute %d, which isol cannot save", p, attr);
 }
 
-static int parse_multipath(const struct nlattr *mp, struct route_saved *out,
-			   struct isol_err *err)
+static int parse_multipath(const struct nlattr *mp, struct route_saved *out, struct isol_err *err)
 {
 	const struct rtnexthop *rtnh = nla_data(mp);
 	int left = nla_len(mp);
@@ -489,10 +512,9 @@ static int parse_multipath(const struct nlattr *mp, struct route_saved *out,
 		int rem;
 
 		if (out->nnh == ROUTE_MAX_NH)
-			return isol_err_set(err, -EOPNOTSUPP,
-					    "the route to %s has more than %d nexthops",
-					    prefix_str(out->family, out->dst, out->plen, p),
-					    ROUTE_MAX_NH);
+			return isol_err_set(
+			    err, -EOPNOTSUPP, "the route to %s has more than %d nexthops",
+			    prefix_str(out->family, out->dst, out->plen, p), ROUTE_MAX_NH);
 		nh = &out->nh[out->nnh++];
 		nh->ifindex = rtnh->rtnh_ifindex;
 		nh->weight = (uint16_t)(rtnh->rtnh_hops + 1u);
@@ -588,9 +610,9 @@ int route_saved_from_nlmsg(const struct nlmsghdr *cnlh, struct route_saved *out,
 				char p[ROUTE_PREFSTR];
 
 				return isol_err_set(
-					err, -EOPNOTSUPP,
-					"the route to %s has route metric %d, which isol cannot save",
-					prefix_str(out->family, out->dst, out->plen, p), t);
+				    err, -EOPNOTSUPP,
+				    "the route to %s has route metric %d, which isol cannot save",
+				    prefix_str(out->family, out->dst, out->plen, p), t);
 			}
 			out->rtax[t] = nla_get_u32(a);
 			out->rtax_mask |= 1u << t;
@@ -697,7 +719,7 @@ static void put_nh(struct sbuf *b, int family, const struct route_nh *nh)
 
 int route_saved_format(const struct route_saved *s, char *buf, size_t len)
 {
-	struct sbuf b = { buf, len, 0 };
+	struct sbuf b = {buf, len, 0};
 	char p[ROUTE_PREFSTR], a[INET6_ADDRSTRLEN];
 	int i;
 
@@ -789,8 +811,8 @@ int route_saved_parse(const char *line, struct route_saved *out, struct isol_err
 
 		if (!strcmp(w, "nexthop")) {
 			if (out->nnh && !out->multipath)
-				return isol_err_set(err, -EINVAL,
-						    "saved route: 'nexthop' after a single via/dev");
+				return isol_err_set(
+				    err, -EINVAL, "saved route: 'nexthop' after a single via/dev");
 			if (out->nnh == ROUTE_MAX_NH)
 				return isol_err_set(err, -EINVAL,
 						    "saved route: more than %d nexthops",
@@ -849,7 +871,8 @@ int route_saved_parse(const char *line, struct route_saved *out, struct isol_err
 				goto bad;
 			out->scope = (uint8_t)v;
 		} else if (!strcmp(w, "type")) {
-			if (!parse_named(type_names, NNAMES(type_names), val, RTN_MAX, &v) || v == 0)
+			if (!parse_named(type_names, NNAMES(type_names), val, RTN_MAX, &v) ||
+			    v == 0)
 				goto bad;
 			out->type = (uint8_t)v;
 		} else if (!strcmp(w, "table")) {
@@ -879,7 +902,7 @@ int route_saved_parse(const char *line, struct route_saved *out, struct isol_err
 			out->rtax_mask |= 1u << i;
 		}
 		continue;
-bad:
+	bad:
 		return isol_err_set(err, -EINVAL, "saved route: bad %s '%s'", w, val);
 	}
 	if (!has_metric && out->family == AF_INET6)
@@ -889,9 +912,9 @@ bad:
 
 int route_describe(const struct route_spec *r, char *buf, size_t len)
 {
-	static const char *const types[__ROUTE_TYPE_MAX] = { "via", "blackhole", "unreachable",
-							    "prohibit" };
-	struct sbuf b = { buf, len, 0 };
+	static const char *const types[__ROUTE_TYPE_MAX] = {"via", "blackhole", "unreachable",
+							    "prohibit"};
+	struct sbuf b = {buf, len, 0};
 	char p[ROUTE_PREFSTR], a[INET6_ADDRSTRLEN];
 
 	if (len)
@@ -1026,7 +1049,7 @@ static int dump_routes(struct route_ctx *ctx, int family, uint32_t table, uint8_
 	int tries, rc = -EAGAIN;
 
 	for (tries = 0; tries < 4 && rc == -EAGAIN; tries++) {
-		struct rtmsg rtm = { .rtm_family = (uint8_t)family, .rtm_protocol = proto };
+		struct rtmsg rtm = {.rtm_family = (uint8_t)family, .rtm_protocol = proto};
 		struct nl_msg *msg;
 
 		if (table && table < 256)
@@ -1160,8 +1183,8 @@ int route_open(struct route_ctx **pctx, struct isol_err *err)
 	if (rc >= 0)
 		rc = nl_socket_set_nonblocking(ctx->ev);
 	if (rc < 0) {
-		rc = isol_err_set(err, nle_errno(rc), "rtnetlink event socket: %s",
-				  nl_geterror(rc));
+		rc =
+		    isol_err_set(err, nle_errno(rc), "rtnetlink event socket: %s", nl_geterror(rc));
 		goto fail;
 	}
 	nl_socket_enable_msg_peek(ctx->ev);
@@ -1243,9 +1266,9 @@ static int link_cb(struct nlmsghdr *nlh, void *arg)
 
 static int link_flags(struct route_ctx *ctx, int ifindex, unsigned *flags)
 {
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
 	struct nl_msg *msg = new_msg(RTM_GETLINK, NLM_F_ACK, &ifi, sizeof(ifi));
-	struct linkinfo li = { 0 };
+	struct linkinfo li = {0};
 	int rc;
 
 	if (msg == NULL)
@@ -1273,7 +1296,7 @@ static int neigh_cb(struct nlmsghdr *nlh, void *arg)
 static int neigh_state(struct route_ctx *ctx, int family, const uint8_t *gw, int ifindex,
 		       uint16_t *state)
 {
-	struct ndmsg ndm = { .ndm_family = (uint8_t)family, .ndm_ifindex = ifindex };
+	struct ndmsg ndm = {.ndm_family = (uint8_t)family, .ndm_ifindex = ifindex};
 	struct nl_msg *msg = new_msg(RTM_GETNEIGH, NLM_F_ACK, &ndm, sizeof(ndm));
 	int rc;
 
@@ -1291,7 +1314,7 @@ static int neigh_state(struct route_ctx *ctx, int family, const uint8_t *gw, int
 /* Make the kernel resolve @gw: one empty UDP datagram to its discard port. */
 static void neigh_kick(int family, const uint8_t *gw, int ifindex)
 {
-	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_storage ss = {0};
 	socklen_t sl;
 	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
@@ -1359,17 +1382,18 @@ static int neigh_wait(struct route_ctx *ctx, int family, const uint8_t *gw, int 
 		usleep(10000);
 	}
 	if_indextoname((unsigned)ifindex, dev);
-	return isol_err_set(err, -EHOSTUNREACH, "gateway %s does not answer on %s (no %s reply in %d ms)",
-			    gws, dev, family == AF_INET ? "ARP" : "neighbour discovery", GW_WAIT_MS);
+	return isol_err_set(err, -EHOSTUNREACH,
+			    "gateway %s does not answer on %s (no %s reply in %d ms)", gws, dev,
+			    family == AF_INET ? "ARP" : "neighbour discovery", GW_WAIT_MS);
 }
 
 static int gw_check(struct route_ctx *ctx, const struct route_spec *r, int ifindex,
 		    struct isol_err *err)
 {
-	struct rtmsg rtm = { .rtm_family = (uint8_t)r->family };
+	struct rtmsg rtm = {.rtm_family = (uint8_t)r->family};
 	char gws[INET6_ADDRSTRLEN], via[INET6_ADDRSTRLEN], why[200];
 	char dev[IF_NAMESIZE] = "?", want[IF_NAMESIZE] = "?";
-	struct lookup lk = { 0 };
+	struct lookup lk = {0};
 	bool ll = r->family == AF_INET6 && r->gw[0] == 0xfe && (r->gw[1] & 0xc0) == 0x80;
 	struct nl_msg *msg;
 	unsigned flags = 0;
@@ -1377,8 +1401,8 @@ static int gw_check(struct route_ctx *ctx, const struct route_spec *r, int ifind
 
 	addr_str(r->family, r->gw, gws);
 	if (ll && ifindex == 0)
-		return isol_err_set(err, -EINVAL, "gateway %s is link-local: name its interface (dev IF)",
-				    gws);
+		return isol_err_set(err, -EINVAL,
+				    "gateway %s is link-local: name its interface (dev IF)", gws);
 	rtm.rtm_dst_len = (uint8_t)(n * 8);
 	msg = new_msg(RTM_GETROUTE, NLM_F_ACK, &rtm, sizeof(rtm));
 	if (msg == NULL || nla_put(msg, RTA_DST, n, r->gw) < 0 ||
@@ -1389,8 +1413,8 @@ static int gw_check(struct route_ctx *ctx, const struct route_spec *r, int ifind
 	}
 	rc = transact(ctx, msg, lookup_cb, &lk, why, sizeof(why));
 	if (rc == -ENETUNREACH || rc == -EHOSTUNREACH)
-		return isol_err_set(err, -ENETUNREACH, "gateway %s is not reachable: no route to it",
-				    gws);
+		return isol_err_set(err, -ENETUNREACH,
+				    "gateway %s is not reachable: no route to it", gws);
 	if (rc < 0)
 		return isol_err_set(err, -ENETUNREACH, "gateway %s is not reachable: %s", gws,
 				    why[0] ? why : strerror(-rc));
@@ -1399,8 +1423,9 @@ static int gw_check(struct route_ctx *ctx, const struct route_spec *r, int ifind
 	if (lk.type == RTN_LOCAL)
 		return isol_err_set(err, -EINVAL, "gateway %s is an address of this host", gws);
 	if (lk.type != RTN_UNICAST)
-		return isol_err_set(err, -ENETUNREACH, "gateway %s is not reachable (route type %s)",
-				    gws, type_name(lk.type));
+		return isol_err_set(err, -ENETUNREACH,
+				    "gateway %s is not reachable (route type %s)", gws,
+				    type_name(lk.type));
 	if (lk.oif > 0)
 		if_indextoname((unsigned)lk.oif, dev);
 	if (lk.has_gw)
@@ -1411,7 +1436,8 @@ static int gw_check(struct route_ctx *ctx, const struct route_spec *r, int ifind
 	if (ifindex && lk.oif != ifindex) {
 		if_indextoname((unsigned)ifindex, want);
 		return isol_err_set(err, -ENETUNREACH,
-				    "gateway %s is not reachable on %s (it is on %s)", gws, want, dev);
+				    "gateway %s is not reachable on %s (it is on %s)", gws, want,
+				    dev);
 	}
 	if (lk.oif <= 0)
 		return 0;
@@ -1425,10 +1451,31 @@ static int gw_check(struct route_ctx *ctx, const struct route_spec *r, int ifind
 	return neigh_wait(ctx, r->family, r->gw, lk.oif, gws, err);
 }
 
+int route_lookup(struct route_ctx *ctx, const struct route_spec *r, struct route_saved *existing,
+		 struct isol_err *err)
+{
+	struct key_find k = {0};
+	int rc = spec_check(r, err);
+
+	if (rc < 0)
+		return rc;
+	k.family = r->family;
+	k.dst = r->dst;
+	k.plen = r->plen;
+	k.table = route_table(r);
+	k.metric = route_metric(r);
+	rc = key_lookup(ctx, &k, err);
+	if (rc < 0)
+		return rc;
+	if (k.count && existing)
+		*existing = k.first; /* key fields at least, even if it cannot be saved */
+	return k.count ? 1 : 0;
+}
+
 int route_check(struct route_ctx *ctx, const struct route_spec *r, struct route_saved *existing,
 		struct isol_err *err)
 {
-	struct key_find k = { 0 };
+	struct key_find k = {0};
 	char line[ROUTE_LINE_MAX], p[ROUTE_PREFSTR];
 	int rc, ifindex = 0;
 
@@ -1468,17 +1515,20 @@ int route_check(struct route_ctx *ctx, const struct route_spec *r, struct route_
 				    "isol will not replace them: %s",
 				    k.count, p, k.metric, k.table, line);
 	if (k.first_rc < 0)
-		return isol_err_set(err, -EOPNOTSUPP, "a route exists: %s; %s, so isol will not replace it",
-				    line, k.first_err.msg);
+		return isol_err_set(err, -EOPNOTSUPP,
+				    "a route exists: %s; %s, so isol will not replace it", line,
+				    k.first_err.msg);
 	if (existing)
 		*existing = k.first;
 	if (k.first.protocol == ISOL_RTPROT)
-		isol_err_set(err, -EEXIST, "isol has a route there already: %s (roll back its action first)",
+		isol_err_set(err, -EEXIST,
+			     "isol has a route there already: %s (roll back its action first)",
 			     line);
 	else
-		isol_err_set(err, -EEXIST,
-			     "a route exists: %s (--replace replaces it and puts it back on rollback)",
-			     line);
+		isol_err_set(
+		    err, -EEXIST,
+		    "a route exists: %s (--replace replaces it and puts it back on rollback)",
+		    line);
 	return 1;
 }
 
@@ -1501,8 +1551,7 @@ static int send_route(struct route_ctx *ctx, struct rtnl_route *route, bool add,
 	return transact(ctx, msg, NULL, NULL, why, whylen);
 }
 
-int route_add(struct route_ctx *ctx, const struct route_spec *r, bool replace,
-	      struct isol_err *err)
+int route_add(struct route_ctx *ctx, const struct route_spec *r, bool replace, struct isol_err *err)
 {
 	struct rtnl_route *route;
 	char d[ROUTE_LINE_MAX], why[200];
@@ -1516,23 +1565,26 @@ int route_add(struct route_ctx *ctx, const struct route_spec *r, bool replace,
 	route = route_build(r, ifindex, err);
 	if (route == NULL)
 		return -errno;
-	rc = send_route(ctx, route, true, replace ? NLM_F_REPLACE : NLM_F_EXCL, 0, why, sizeof(why));
+	rc =
+	    send_route(ctx, route, true, replace ? NLM_F_REPLACE : NLM_F_EXCL, 0, why, sizeof(why));
 	rtnl_route_put(route);
 	if (rc == 0)
 		return 0;
 	route_describe(r, d, sizeof(d));
 	if (rc == -EEXIST)
-		return isol_err_set(err, rc, "route %s: a route exists at that prefix and metric", d);
+		return isol_err_set(err, rc, "route %s: a route exists at that prefix and metric",
+				    d);
 	return isol_err_set(err, rc, "route %s: %s%s%s", d, why[0] ? why : strerror(-rc),
 			    why[0] ? " - " : "", why[0] ? strerror(-rc) : "");
 }
 
 /* Delete the route of ours at a key (the kernel matches the protocol too). */
-static int del_ours(struct route_ctx *ctx, int family, const uint8_t *dst, uint8_t plen, uint8_t tos,
-		    uint32_t table, uint32_t metric, uint8_t type, char *why, size_t whylen)
+static int del_ours(struct route_ctx *ctx, int family, const uint8_t *dst, uint8_t plen,
+		    uint8_t tos, uint32_t table, uint32_t metric, uint8_t type, char *why,
+		    size_t whylen)
 {
 	struct rtnl_route *route =
-		key_route(family, dst, plen, tos, table, metric, type, ISOL_RTPROT, RT_SCOPE_UNIVERSE);
+	    key_route(family, dst, plen, tos, table, metric, type, ISOL_RTPROT, RT_SCOPE_UNIVERSE);
 	int rc;
 
 	if (route == NULL)
@@ -1544,7 +1596,7 @@ static int del_ours(struct route_ctx *ctx, int family, const uint8_t *dst, uint8
 
 int route_del(struct route_ctx *ctx, const struct route_spec *r, struct isol_err *err)
 {
-	struct key_find k = { 0 };
+	struct key_find k = {0};
 	char d[ROUTE_LINE_MAX], why[200];
 	int rc = spec_check(r, err);
 
@@ -1582,7 +1634,7 @@ static bool saved_same(const struct route_saved *a, const struct route_saved *b)
 int route_restore(struct route_ctx *ctx, const struct route_saved *s, struct isol_err *err)
 {
 	struct route_saved w = *s;
-	struct key_find k = { 0 };
+	struct key_find k = {0};
 	struct rtnl_route *route;
 	char line[ROUTE_LINE_MAX], other[ROUTE_LINE_MAX], why[200];
 	int rc, i, flags = NLM_F_EXCL;
@@ -1593,7 +1645,8 @@ int route_restore(struct route_ctx *ctx, const struct route_saved *s, struct iso
 		if (w.nh[i].dev[0]) {
 			rc = dev_index(w.nh[i].dev, &w.nh[i].ifindex, NULL);
 			if (rc < 0)
-				return isol_err_set(err, rc, "cannot put back %s: no interface named %s",
+				return isol_err_set(err, rc,
+						    "cannot put back %s: no interface named %s",
 						    line, w.nh[i].dev);
 		}
 	k.family = w.family;
@@ -1609,18 +1662,21 @@ int route_restore(struct route_ctx *ctx, const struct route_saved *s, struct iso
 		if (k.first_rc == 0 && saved_same(&k.first, s))
 			return 0; /* somebody put it back already */
 		route_saved_format(&k.first, other, sizeof(other));
-		return isol_err_set(err, -EEXIST, "not putting back %s: another route is there now: %s",
-				    line, other);
+		return isol_err_set(err, -EEXIST,
+				    "not putting back %s: another route is there now: %s", line,
+				    other);
 	}
 	if (k.count > 0)
 		flags = NLM_F_REPLACE; /* ours: swap atomically, no moment without a route */
 	route = route_saved_build(&w, err);
 	if (route == NULL)
 		return -errno;
-	rc = send_route(ctx, route, true, flags, w.family == AF_INET6 ? w.pref : 0, why, sizeof(why));
+	rc = send_route(ctx, route, true, flags, w.family == AF_INET6 ? w.pref : 0, why,
+			sizeof(why));
 	rtnl_route_put(route);
 	if (rc < 0)
-		return isol_err_set(err, rc, "putting back %s: %s", line, why[0] ? why : strerror(-rc));
+		return isol_err_set(err, rc, "putting back %s: %s", line,
+				    why[0] ? why : strerror(-rc));
 	return 0;
 }
 
@@ -1663,10 +1719,10 @@ static int ours_cb(struct nlmsghdr *nlh, void *arg)
 
 int route_flush_ours(struct route_ctx *ctx, struct isol_err *err)
 {
-	static const int families[] = { AF_INET, AF_INET6 };
-	struct ours o = { 0 };
+	static const int families[] = {AF_INET, AF_INET6};
+	struct ours o = {0};
 	char line[ROUTE_LINE_MAX], why[200];
-	int rc = 0, deleted = 0;
+	int rc = 0;
 	size_t f, i;
 
 	for (f = 0; f < 2; f++) {
@@ -1685,14 +1741,12 @@ int route_flush_ours(struct route_ctx *ctx, struct isol_err *err)
 				route_saved_format(s, line, sizeof(line));
 				rc = isol_err_set(err, r, "deleting %s: %s", line,
 						  why[0] ? why : strerror(-r));
-			} else {
-				deleted++;
 			}
 		}
 		o.n = 0;
 	}
 	free(o.v);
-	return rc < 0 ? rc : deleted;
+	return rc;
 }
 
 /* ---- events -------------------------------------------------------------------------------- */
@@ -1762,7 +1816,8 @@ void route_events_read(struct route_ctx *ctx,
 		}
 		left = n;
 		if (peer.nl_pid == 0) /* the kernel's, not a forged one */
-			for (h = (struct nlmsghdr *)buf; nlmsg_ok(h, left); h = nlmsg_next(h, &left))
+			for (h = (struct nlmsghdr *)buf; nlmsg_ok(h, left);
+			     h = nlmsg_next(h, &left))
 				event_msg(h, fn, data);
 		free(buf);
 	}

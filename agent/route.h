@@ -22,30 +22,30 @@
  * /etc/iproute2/rt_protos.d/isol.conf). */
 #define ISOL_RTPROT 105
 
-#define ROUTE_MAX_NH   8  /* nexthops of a saved multipath route */
-#define ROUTE_RTAX_MAX 17 /* RTAX_FASTOPEN_NO_COOKIE, the last route metric we know */
+#define ROUTE_MAX_NH   8    /* nexthops of a saved multipath route */
+#define ROUTE_RTAX_MAX 17   /* RTAX_FASTOPEN_NO_COOKIE, the last route metric we know */
 #define ROUTE_LINE_MAX 1280 /* route_saved_format() of the largest route fits */
 
 enum route_type { ROUTE_VIA, ROUTE_BLACKHOLE, ROUTE_UNREACHABLE, ROUTE_PROHIBIT, __ROUTE_TYPE_MAX };
 
 /* A route of ours, as the user asked for it. */
 struct route_spec {
-	int family;         /* AF_INET or AF_INET6 */
-	uint8_t dst[16];    /* network byte order; host bits zero */
-	uint8_t plen;       /* prefix length */
+	int family;	 /* AF_INET or AF_INET6 */
+	uint8_t dst[16]; /* network byte order; host bits zero */
+	uint8_t plen;	 /* prefix length */
 	enum route_type type;
-	uint8_t gw[16];     /* ROUTE_VIA only */
+	uint8_t gw[16];	       /* ROUTE_VIA only */
 	char dev[IF_NAMESIZE]; /* ROUTE_VIA only; "" = the kernel picks */
-	uint32_t metric;    /* 0 = kernel default (0 for IPv4, 1024 for IPv6) */
-	uint32_t table;     /* 0 = main (254) */
+	uint32_t metric;       /* 0 = kernel default (0 for IPv4, 1024 for IPv6) */
+	uint32_t table;	       /* 0 = main (254) */
 };
 
 struct route_nh {
-	uint8_t gw[16];        /* all zero: no gateway */
-	int ifindex;           /* 0: none; filled from dev when sent */
+	uint8_t gw[16];	       /* all zero: no gateway */
+	int ifindex;	       /* 0: none; filled from dev when sent */
 	char dev[IF_NAMESIZE]; /* "": none */
 	uint16_t weight;       /* 1..256 as `ip route` shows it; multipath only */
-	uint8_t flags;         /* RTNH_F_ONLINK or 0 */
+	uint8_t flags;	       /* RTNH_F_ONLINK or 0 */
 };
 
 /* Any route of the kernel that we know how to put back exactly. */
@@ -53,12 +53,12 @@ struct route_saved {
 	int family;
 	uint8_t dst[16], plen;
 	uint8_t tos, protocol, scope, type; /* rtmsg fields; type is RTN_* */
-	uint8_t pref;                       /* IPv6 router preference, 0 = medium */
+	uint8_t pref;			    /* IPv6 router preference, 0 = medium */
 	bool has_prefsrc, multipath;
 	uint8_t prefsrc[16];
-	uint32_t table, metric;             /* as the kernel has them: 254, 1024... */
-	uint32_t rtax_mask;                 /* bit i: rtax[i] is set */
-	uint32_t rtax[ROUTE_RTAX_MAX + 1];  /* RTA_METRICS: mtu, advmss... */
+	uint32_t table, metric;		   /* as the kernel has them: 254, 1024... */
+	uint32_t rtax_mask;		   /* bit i: rtax[i] is set */
+	uint32_t rtax[ROUTE_RTAX_MAX + 1]; /* RTA_METRICS: mtu, advmss... */
 	int nnh;
 	struct route_nh nh[ROUTE_MAX_NH];
 };
@@ -120,6 +120,11 @@ void route_close(struct route_ctx *ctx);
  * when the route there cannot be saved exactly, or several share the key. */
 int route_check(struct route_ctx *ctx, const struct route_spec *r, struct route_saved *existing,
 		struct isol_err *err);
+/* What is at @r's key, checking nothing else (no gateway, no interface):
+ * 0 nothing, 1 a route (copied to @existing, dev names filled), -errno.
+ * Cheap enough to re-check every route of ours after a route event. */
+int route_lookup(struct route_ctx *ctx, const struct route_spec *r, struct route_saved *existing,
+		 struct isol_err *err);
 /* Add @r with our protocol: create-exclusive, or with @replace over the route
  * at the same key (NLM_F_REPLACE: atomic, no moment without a route; the
  * caller saved it with route_check first). */
@@ -133,7 +138,8 @@ int route_del(struct route_ctx *ctx, const struct route_spec *r, struct isol_err
  * tool has put a different route there; -ENODEV if its interface is gone. */
 int route_restore(struct route_ctx *ctx, const struct route_saved *s, struct isol_err *err);
 /* Delete every route with protocol ISOL_RTPROT, in every table, both
- * families (isolagent --flush, the end of rollback --all). */
+ * families (isolagent --flush, the end of rollback --all). 0, or the first
+ * -errno (it goes on with the others). */
 int route_flush_ours(struct route_ctx *ctx, struct isol_err *err);
 
 /* Route events. Watch route_events_fd() for EV_READ and call

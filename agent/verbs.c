@@ -93,7 +93,7 @@ static void action_json(struct strbuf *out, const struct isol_action *a)
 		strbuf_json_str(out, sp->dev);
 		strbuf_printf(out, ",\"metric\":%u,\"replace\":%s", sp->metric,
 			      sp->replace ? "true" : "false");
-		if (a->replaced[0]) {
+		if (a->replaced) {
 			strbuf_puts(out, ",\"replaced\":");
 			strbuf_json_str(out, a->replaced);
 		}
@@ -200,14 +200,15 @@ static struct isol_action *find_id(struct request *r, struct isol_err *err)
 
 /* --- verbs ---------------------------------------------------------------- */
 
-/* Apply @n specs and write the success answer into @out: the action for a
- * single verb, the count and ids for an apply. */
-static int commit_specs(struct isol_agent *ag, struct agent_req *req, const struct isol_spec *specs,
-			size_t n, const size_t *lineno, const char *source, struct strbuf *out,
-			struct isol_err *err)
+/* Apply @n actions (made by the caller, spec filled; ownership passes, see
+ * agent_add_actions) and write the success answer into @out: the action for
+ * a single verb, the count and ids for an apply (@source set). */
+static int commit_actions(struct isol_agent *ag, struct agent_req *req, struct isol_action **acts,
+			  size_t n, const size_t *lineno, const char *source, struct strbuf *out,
+			  struct isol_err *err)
 {
 	struct changes ch = { NULL, 0 };
-	struct isol_action *a = NULL;
+	struct isol_spec first = acts[0]->spec;
 	struct strbuf tmp;
 	size_t bad = n;
 	int rc;
@@ -216,7 +217,7 @@ static int commit_specs(struct isol_agent *ag, struct agent_req *req, const stru
 	ch.out = &tmp;
 	req->change_fn = change_line;
 	req->change_data = &ch;
-	rc = agent_add(ag, specs, n, req, source ? NULL : &a, &bad, err);
+	rc = agent_add_actions(ag, acts, n, req, &bad, err);
 	if (rc < 0) {
 		if (source && bad < n)
 			isol_err_prefix(err, "%s:%zu: ", source, lineno[bad]);
@@ -238,10 +239,10 @@ static int commit_specs(struct isol_agent *ag, struct agent_req *req, const stru
 		struct isol_action shown;
 
 		memset(&shown, 0, sizeof(shown));
-		shown.spec = specs[0];
+		shown.spec = first;
 		shown.id = ag->actions.next_id;
 		shown.created_ms = isol_now_ms();
-		shown.expires_ms = specs[0].ttl_ms ? shown.created_ms + specs[0].ttl_ms : 0;
+		shown.expires_ms = first.ttl_ms ? shown.created_ms + first.ttl_ms : 0;
 		snprintf(shown.origin, sizeof(shown.origin), "%s", req->origin);
 		shown.actor = req->actor;
 		strbuf_puts(out, "{\"ok\":true,\"dry_run\":true,\"action\":");
@@ -251,7 +252,7 @@ static int commit_specs(struct isol_agent *ag, struct agent_req *req, const stru
 		strbuf_puts(out, "]}\n");
 	} else {
 		strbuf_puts(out, "{\"ok\":true,\"action\":");
-		action_json(out, a);
+		action_json(out, acts[0]);
 		strbuf_puts(out, "}\n");
 	}
 	strbuf_fini(&tmp);
@@ -267,34 +268,30 @@ struct pending {
 	struct control_defer *defer;
 	struct agent_req req;
 	char ssh_peer[64];
-	struct isol_spec *specs;
+	struct isol_action **acts; /* owned until committed */
 	size_t *lineno, n;
 	char source[128];
 	bool apply;
-	struct check **checks;
-	size_t nchecks, left;
+	size_t left;
 	int rc;
 	struct isol_err err;
 };
 
 struct check_arg {
 	struct pending *p;
-	size_t spec; /* index of the spec checked */
+	size_t idx; /* the action checked */
 };
 
-static void pending_free(struct pending *p)
+static void free_actions(struct isol_action **acts, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < p->nchecks; i++)
-		check_cancel(p->checks[i]);
-	free(p->checks);
-	free(p->specs);
-	free(p->lineno);
-	free(p);
+	for (i = 0; acts && i < n; i++)
+		action_free(acts[i]);
+	free(acts);
 }
 
-/* The address and port a spec must answer on before it is applied; false
+/* The port a spec's address must answer on before it is applied; false
  * when it needs no check. */
 static bool check_of(const struct isol_spec *s, uint16_t *port)
 {
@@ -316,8 +313,10 @@ static void pending_finish(struct pending *p)
 	strbuf_init(&out);
 	if (p->rc == 0) {
 		isol_err_clear(&p->err);
-		p->rc = commit_specs(p->ag, &p->req, p->specs, p->n, p->lineno,
-				     p->apply ? p->source : NULL, &out, &p->err);
+		p->rc = commit_actions(p->ag, &p->req, p->acts, p->n, p->lineno,
+				       p->apply ? p->source : NULL, &out, &p->err);
+		free(p->acts); /* the actions are the set's now, or freed */
+		p->acts = NULL;
 	}
 	if (p->rc < 0) {
 		out.len = 0;
@@ -325,16 +324,16 @@ static void pending_finish(struct pending *p)
 	}
 	control_resume(p->defer, out.buf, out.len);
 	strbuf_fini(&out);
-	for (size_t i = 0; i < p->nchecks; i++)
-		p->checks[i] = NULL; /* each freed itself when it reported */
-	pending_free(p);
+	free_actions(p->acts, p->n);
+	free(p->lineno);
+	free(p);
 }
 
 static void check_done(void *data, int rc, double ms)
 {
 	struct check_arg *arg = data;
 	struct pending *p = arg->p;
-	const struct isol_spec *s = &p->specs[arg->spec];
+	const struct isol_spec *s = &p->acts[arg->idx]->spec;
 
 	if (rc < 0 && p->rc == 0) {
 		char to[ISOL_TARGET_STRLEN];
@@ -354,116 +353,135 @@ static void check_done(void *data, int rc, double ms)
 				     "changed",
 				     to, port, strerror(-rc), ms);
 		if (p->apply)
-			isol_err_prefix(&p->err, "%s:%zu: ", p->source, p->lineno[arg->spec]);
+			isol_err_prefix(&p->err, "%s:%zu: ", p->source, p->lineno[arg->idx]);
 	}
 	free(arg); /* the check freed itself before reporting */
 	if (--p->left == 0)
 		pending_finish(p);
 }
 
-/* Commit now, or after the checks some specs need. 1: deferred. */
-static int add_specs(struct request *r, struct isol_spec *specs, size_t *lineno, size_t n,
-		     const char *source, struct isol_err *err)
+/* Commit now, or after the checks some actions need (then 1: deferred).
+ * Takes the actions (and @lineno) in every case. */
+static int add_actions(struct request *r, struct isol_action **acts, size_t *lineno, size_t n,
+		       const char *source, struct isol_err *err)
 {
-	struct pending *p;
+	struct pending *p = NULL;
 	size_t i, need = 0;
 	uint16_t port;
+	int rc;
 
 	for (i = 0; i < n; i++) {
-		if (specs[i].kind == ISOL_KIND_STEER && !specs[i].no_check &&
-		    !isol_target_has_port(&specs[i].target)) {
+		const struct isol_spec *sp = &acts[i]->spec;
+
+		if (sp->kind == ISOL_KIND_STEER && !sp->no_check &&
+		    !isol_target_has_port(&sp->target)) {
 			isol_err_set(err, -EINVAL,
 				     "steering a whole host cannot be checked on a port: give the "
 				     "target a port, or add --no-check");
 			if (source)
 				isol_err_prefix(err, "%s:%zu: ", source, lineno[i]);
-			return -EINVAL;
+			rc = -EINVAL;
+			goto out_free;
 		}
-		need += check_of(&specs[i], &port);
+		need += check_of(sp, &port);
 	}
-	if (need == 0)
-		return commit_specs(r->ag, &r->req, specs, n, lineno, source, r->out, err);
+	if (need == 0) {
+		rc = commit_actions(r->ag, &r->req, acts, n, lineno, source, r->out, err);
+		free(acts);
+		free(lineno);
+		return rc;
+	}
 
 	p = calloc(1, sizeof(*p));
-	if (p == NULL || (p->checks = calloc(need, sizeof(*p->checks))) == NULL)
-		goto nomem;
+	if (p == NULL) {
+		rc = isol_err_set(err, -ENOMEM, "out of memory");
+		goto out_free;
+	}
 	p->ag = r->ag;
 	p->req = r->req;
 	if (r->req.ssh_peer) {
 		snprintf(p->ssh_peer, sizeof(p->ssh_peer), "%s", r->req.ssh_peer);
 		p->req.ssh_peer = p->ssh_peer;
 	}
-	p->specs = malloc(n * sizeof(*specs));
-	p->lineno = malloc(n * sizeof(*lineno));
-	if (p->specs == NULL || p->lineno == NULL)
-		goto nomem;
-	memcpy(p->specs, specs, n * sizeof(*specs));
-	if (lineno)
-		memcpy(p->lineno, lineno, n * sizeof(*lineno));
+	p->acts = acts;
+	p->lineno = lineno;
 	p->n = n;
 	p->apply = source != NULL;
 	snprintf(p->source, sizeof(p->source), "%s", source ? source : "");
 	p->defer = control_defer(r->ag->control);
-	if (p->defer == NULL)
-		goto nomem;
+	if (p->defer == NULL) {
+		free(p);
+		rc = isol_err_set(err, -ENOMEM, "out of memory");
+		goto out_free;
+	}
+	p->left = 1; /* held until every check has started */
 	for (i = 0; i < n; i++) {
+		const struct isol_spec *sp = &acts[i]->spec;
 		struct check_arg *arg;
 
-		if (!check_of(&specs[i], &port))
+		if (!check_of(sp, &port))
 			continue;
 		arg = malloc(sizeof(*arg));
 		if (arg == NULL) {
 			p->rc = isol_err_set(&p->err, -ENOMEM, "out of memory");
-			continue;
+			break;
 		}
 		arg->p = p;
-		arg->spec = i;
-		p->checks[p->nchecks] = check_tcp(r->ag->loop, specs[i].to_family, specs[i].to_addr,
-						  port, r->ag->o.table.mark, CHECK_TIMEOUT_S,
-						  check_done, arg);
-		if (p->checks[p->nchecks] == NULL) {
+		arg->idx = i;
+		if (check_tcp(r->ag->loop, sp->to_family, sp->to_addr, port, r->ag->o.table.mark,
+			      CHECK_TIMEOUT_S, check_done, arg) == NULL) {
 			p->rc = isol_err_set(&p->err, -errno, "cannot start a check: %s",
 					     strerror(errno));
 			free(arg);
-			continue;
+			break;
 		}
-		p->nchecks++;
 		p->left++;
 	}
-	if (p->left == 0) /* nothing could start: answer now */
+	if (--p->left == 0) /* every check reported already, or none started */
 		pending_finish(p);
 	return 1;
 
-nomem:
-	if (p) {
-		if (p->defer) /* cannot happen after defer, but keep the contract */
-			control_resume(p->defer, "", 0);
-		pending_free(p);
-	}
-	return isol_err_set(err, -ENOMEM, "out of memory");
+out_free:
+	free_actions(acts, n);
+	free(lineno);
+	return rc;
 }
 
 static int do_add(struct request *r, struct isol_err *err)
 {
-	struct isol_spec spec;
+	struct isol_action **acts;
 	int rc;
 
-	if (req_common(r, err) < 0 || isol_spec_from_json(r->root, &spec, err) < 0)
+	if (req_common(r, err) < 0)
 		return -EINVAL;
-	if (strcmp(r->op, isol_kind_name(spec.kind)) != 0 &&
-	    !(strcmp(r->op, "isolate") == 0 && json_object_get(r->root, "kind")))
-		return isol_err_set(err, -EINVAL, "op '%s' with kind '%s'", r->op,
-				    isol_kind_name(spec.kind));
-	rc = add_specs(r, &spec, NULL, 1, NULL, err);
+	acts = calloc(1, sizeof(*acts));
+	if (acts == NULL || (acts[0] = action_new()) == NULL) {
+		free(acts);
+		return isol_err_set(err, -ENOMEM, "out of memory");
+	}
+	if (isol_spec_from_json(r->root, &acts[0]->spec, err) < 0) {
+		free_actions(acts, 1);
+		return -EINVAL;
+	}
+	if (strcmp(r->op, isol_kind_name(acts[0]->spec.kind)) != 0 &&
+	    !(strcmp(r->op, "isolate") == 0 && json_object_get(r->root, "kind"))) {
+		rc = isol_err_set(err, -EINVAL, "op '%s' with kind '%s'", r->op,
+				  isol_kind_name(acts[0]->spec.kind));
+		free_actions(acts, 1);
+		return rc;
+	}
+	rc = add_actions(r, acts, NULL, 1, NULL, err);
 	return rc > 0 ? 0 : rc;
 }
 
+/* Every line becomes an action at once: no second array of specs for an
+ * apply of 100,000 lines. */
 static int do_apply(struct request *r, struct isol_err *err)
 {
 	json_t *lines = json_object_get(r->root, "lines"), *jsrc = json_object_get(r->root, "source");
 	const char *source = json_is_string(jsrc) ? json_string_value(jsrc) : "apply";
-	struct isol_spec *specs;
-	size_t *lineno, i, n = 0;
+	struct isol_action **acts = NULL, *a = NULL;
+	size_t *lineno = NULL, i, n = 0;
 	bool force = false;
 	int rc = 0;
 
@@ -471,41 +489,50 @@ static int do_apply(struct request *r, struct isol_err *err)
 		return -EINVAL;
 	if (!json_is_array(lines))
 		return isol_err_set(err, -EINVAL, "field 'lines' must be an array of strings");
-	specs = malloc((json_array_size(lines) + 1) * sizeof(*specs));
+	acts = malloc((json_array_size(lines) + 1) * sizeof(*acts));
 	lineno = malloc((json_array_size(lines) + 1) * sizeof(*lineno));
-	if (specs == NULL || lineno == NULL) {
+	if (acts == NULL || lineno == NULL) {
 		rc = isol_err_set(err, -ENOMEM, "out of memory");
-		goto out;
+		goto out_free;
 	}
 	for (i = 0; i < json_array_size(lines); i++) {
 		json_t *l = json_array_get(lines, i);
 
 		if (!json_is_string(l)) {
 			rc = isol_err_set(err, -EINVAL, "%s:%zu: not a string", source, i + 1);
-			goto out;
+			goto out_free;
 		}
-		rc = isol_spec_parse_line(json_string_value(l), &specs[n], err);
+		if (a == NULL && (a = action_new()) == NULL) {
+			rc = isol_err_set(err, -ENOMEM, "out of memory");
+			goto out_free;
+		}
+		rc = isol_spec_parse_line(json_string_value(l), &a->spec, err);
 		if (rc < 0) {
 			isol_err_prefix(err, "%s:%zu: ", source, i + 1);
-			goto out;
+			goto out_free;
 		}
-		if (rc == 1) {
+		if (rc == 1) { /* blank or comment: reuse the action */
 			rc = 0;
 			continue;
 		}
-		specs[n].force |= force;
-		lineno[n++] = i + 1;
+		a->spec.force |= force;
+		lineno[n] = i + 1;
+		acts[n++] = a;
+		a = NULL;
 	}
+	action_free(a);
+	a = NULL;
 	if (n == 0) {
 		rc = isol_err_set(err, -EINVAL, "%s: no actions in it", source);
-		goto out;
+		goto out_free;
 	}
 	r->req.origin = "apply";
-	rc = add_specs(r, specs, lineno, n, source, err);
-	if (rc > 0)
-		rc = 0;
-out:
-	free(specs);
+	rc = add_actions(r, acts, lineno, n, source, err);
+	return rc > 0 ? 0 : rc;
+
+out_free:
+	action_free(a);
+	free_actions(acts, n);
 	free(lineno);
 	return rc;
 }
