@@ -47,7 +47,7 @@ static struct route_spec spec(const char *prefix, enum route_type type, const ch
 
 static void assert_addr(struct nl_addr *a, int family, const char *text, int plen)
 {
-	uint8_t want[16] = { 0 };
+	uint8_t want[16] = {0};
 
 	assert_non_null(a);
 	assert_int_equal(nl_addr_get_family(a), family);
@@ -141,11 +141,11 @@ static void test_build_types(void **state)
 		enum route_type t;
 		uint8_t rtn;
 	} types[] = {
-		{ ROUTE_BLACKHOLE, RTN_BLACKHOLE },
-		{ ROUTE_UNREACHABLE, RTN_UNREACHABLE },
-		{ ROUTE_PROHIBIT, RTN_PROHIBIT },
+	    {ROUTE_BLACKHOLE, RTN_BLACKHOLE},
+	    {ROUTE_UNREACHABLE, RTN_UNREACHABLE},
+	    {ROUTE_PROHIBIT, RTN_PROHIBIT},
 	};
-	static const char *const prefixes[] = { "10.8.0.0/16", "fd08::/48", "0.0.0.0/0" };
+	static const char *const prefixes[] = {"10.8.0.0/16", "fd08::/48", "0.0.0.0/0"};
 	size_t i, j;
 
 	(void)state;
@@ -194,7 +194,7 @@ static void test_build_bad(void **state)
 	memset(bad[n].r.dev, 'x', sizeof(bad[n].r.dev));
 	bad[n++].msg = "too long";
 	for (i = 0; i < n; i++) {
-		struct isol_err err = { 0 };
+		struct isol_err err = {0};
 
 		errno = 0;
 		assert_null(route_build(&bad[i].r, 0, &err));
@@ -211,12 +211,15 @@ static void test_build_bad(void **state)
 static void test_build_message_roundtrip(void **state)
 {
 	static const char *const cases[][3] = {
-		{ "10.9.0.0/24", "10.71.2.2", "10.9.0.0/24 via 10.71.2.2 ifindex 4 metric 5 proto isol "
-					      "scope universe type unicast table 254" },
-		{ "fd09::/64", "fd71:2::2", "fd09::/64 via fd71:2::2 ifindex 4 metric 5 proto isol "
-					    "scope universe type unicast table 254" },
-		{ "0.0.0.0/0", "10.71.2.2", "0.0.0.0/0 via 10.71.2.2 ifindex 4 metric 5 proto isol "
-					    "scope universe type unicast table 254" },
+	    {"10.9.0.0/24", "10.71.2.2",
+	     "10.9.0.0/24 via 10.71.2.2 ifindex 4 metric 5 proto isol "
+	     "scope universe type unicast table 254"},
+	    {"fd09::/64", "fd71:2::2",
+	     "fd09::/64 via fd71:2::2 ifindex 4 metric 5 proto isol "
+	     "scope universe type unicast table 254"},
+	    {"0.0.0.0/0", "10.71.2.2",
+	     "0.0.0.0/0 via 10.71.2.2 ifindex 4 metric 5 proto isol "
+	     "scope universe type unicast table 254"},
 	};
 	size_t i;
 
@@ -270,13 +273,13 @@ static void test_blackhole_message_roundtrip(void **state)
 static struct nl_msg *kernel_msg(int family, const char *dst, int plen, uint8_t proto,
 				 uint8_t scope, uint8_t type, uint32_t flags)
 {
-	struct rtmsg rtm = { .rtm_family = (uint8_t)family,
-			     .rtm_dst_len = (uint8_t)plen,
-			     .rtm_table = RT_TABLE_MAIN,
-			     .rtm_protocol = proto,
-			     .rtm_scope = scope,
-			     .rtm_type = type,
-			     .rtm_flags = flags };
+	struct rtmsg rtm = {.rtm_family = (uint8_t)family,
+			    .rtm_dst_len = (uint8_t)plen,
+			    .rtm_table = RT_TABLE_MAIN,
+			    .rtm_protocol = proto,
+			    .rtm_scope = scope,
+			    .rtm_type = type,
+			    .rtm_flags = flags};
 	struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWROUTE, NLM_F_MULTI);
 	uint8_t a[16];
 
@@ -327,7 +330,7 @@ static void test_kernel_routes_saved(void **state)
 	assert_int_equal(nla_put_u32(c[1].msg, RTA_OIF, 5), 0);
 	assert_int_equal(nla_put_u8(c[1].msg, RTA_PREF, 1), 0);
 	{
-		struct rta_cacheinfo ci = { .rta_expires = 1800 };
+		struct rta_cacheinfo ci = {.rta_expires = 1800};
 
 		assert_int_equal(nla_put(c[1].msg, RTA_CACHEINFO, sizeof(ci), &ci), 0);
 	}
@@ -343,7 +346,7 @@ static void test_kernel_routes_saved(void **state)
 		struct rtnl_route *route;
 		struct nl_msg *msg;
 		char line[ROUTE_LINE_MAX], line2[ROUTE_LINE_MAX];
-		struct isol_err err = { 0 };
+		struct isol_err err = {0};
 
 		assert_int_equal(route_saved_from_nlmsg(nlmsg_hdr(c[i].msg), &s, &err), 0);
 		format_line(&s, line, sizeof(line));
@@ -368,8 +371,8 @@ static void test_kernel_routes_saved(void **state)
 
 static void test_multipath_saved(void **state)
 {
-	struct nl_msg *msg = kernel_msg(AF_INET, "10.9.0.0", 24, RTPROT_STATIC, RT_SCOPE_UNIVERSE,
-					RTN_UNICAST, 0);
+	struct nl_msg *msg =
+	    kernel_msg(AF_INET, "10.9.0.0", 24, RTPROT_STATIC, RT_SCOPE_UNIVERSE, RTN_UNICAST, 0);
 	const char *want = "10.9.0.0/24 metric 0 proto static scope universe type unicast "
 			   "table 254 nexthop via 10.71.1.2 ifindex 3 weight 1 nexthop via "
 			   "10.71.2.2 ifindex 4 onlink weight 3";
@@ -390,7 +393,8 @@ static void test_multipath_saved(void **state)
 		rtnh->rtnh_hops = (uint8_t)(i * 2);
 		rtnh->rtnh_flags = i ? RTNH_F_ONLINK : RTNH_F_DEAD;
 		put_addr(msg, RTA_GATEWAY, AF_INET, i ? "10.71.2.2" : "10.71.1.2");
-		rtnh->rtnh_len = (unsigned short)((char *)nlmsg_tail(nlmsg_hdr(msg)) - (char *)rtnh);
+		rtnh->rtnh_len =
+		    (unsigned short)((char *)nlmsg_tail(nlmsg_hdr(msg)) - (char *)rtnh);
 	}
 	nla_nest_end(msg, mp);
 	assert_int_equal(route_saved_from_nlmsg(nlmsg_hdr(msg), &s, NULL), 0);
@@ -421,7 +425,7 @@ static void test_unsupported_routes(void **state)
 {
 	struct nl_msg *msg;
 	struct route_saved s;
-	struct isol_err err = { 0 };
+	struct isol_err err = {0};
 	struct nlattr *m;
 
 	(void)state;
@@ -462,29 +466,29 @@ static void test_unsupported_routes(void **state)
 static void test_saved_text_roundtrip(void **state)
 {
 	static const char *const lines[] = {
-		"10.9.0.0/24 via 10.0.0.1 dev veth0 metric 0 proto static scope universe type "
-		"unicast table 254",
-		"10.9.0.0/24 via 10.0.0.1 dev veth0 onlink metric 100 proto boot scope universe "
-		"type unicast table 1000",
-		"192.168.0.0/16 dev eth0 src 192.168.1.5 metric 0 proto kernel scope link type "
-		"unicast table 254",
-		"10.8.0.0/16 metric 0 proto isol scope universe type blackhole table 254",
-		"0.0.0.0/0 via 10.0.0.1 dev eth0 metric 600 proto dhcp scope universe type unicast "
-		"table 254 mtu 1400 initcwnd 10",
-		"::/0 via fe80::1 dev eth0 metric 1024 proto ra scope universe type unicast table "
-		"254 pref low hoplimit 64",
-		"fd09::/64 metric 1024 proto 77 scope universe type unicast table 254 nexthop via "
-		"fd71:1::2 dev c1 weight 1 nexthop via fd71:2::2 dev c2 weight 256",
-		"10.0.0.1/32 dev eth0 metric 0 proto static scope link type unicast table 254 tos 16",
-		"127.0.0.0/8 dev lo src 127.0.0.1 metric 0 proto kernel scope host type local table "
-		"255",
+	    "10.9.0.0/24 via 10.0.0.1 dev veth0 metric 0 proto static scope universe type "
+	    "unicast table 254",
+	    "10.9.0.0/24 via 10.0.0.1 dev veth0 onlink metric 100 proto boot scope universe "
+	    "type unicast table 1000",
+	    "192.168.0.0/16 dev eth0 src 192.168.1.5 metric 0 proto kernel scope link type "
+	    "unicast table 254",
+	    "10.8.0.0/16 metric 0 proto isol scope universe type blackhole table 254",
+	    "0.0.0.0/0 via 10.0.0.1 dev eth0 metric 600 proto dhcp scope universe type unicast "
+	    "table 254 mtu 1400 initcwnd 10",
+	    "::/0 via fe80::1 dev eth0 metric 1024 proto ra scope universe type unicast table "
+	    "254 pref low hoplimit 64",
+	    "fd09::/64 metric 1024 proto 77 scope universe type unicast table 254 nexthop via "
+	    "fd71:1::2 dev c1 weight 1 nexthop via fd71:2::2 dev c2 weight 256",
+	    "10.0.0.1/32 dev eth0 metric 0 proto static scope link type unicast table 254 tos 16",
+	    "127.0.0.0/8 dev lo src 127.0.0.1 metric 0 proto kernel scope host type local table "
+	    "255",
 	};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		struct route_saved s;
-		struct isol_err err = { 0 };
+		struct isol_err err = {0};
 		char out[ROUTE_LINE_MAX];
 
 		if (route_saved_parse(lines[i], &s, &err) != 0)
@@ -517,38 +521,38 @@ static void test_saved_parse_lenient(void **state)
 static void test_saved_parse_bad(void **state)
 {
 	static const char *const bad[][2] = {
-		{ "", "bad prefix" },
-		{ "nonsense", "bad prefix" },
-		{ "10.9.0.1/24 via 10.0.0.1", "bad prefix" },
-		{ "10.9.0.0/33", "bad prefix" },
-		{ "10.9.0.0/24 via fd00::1", "bad via 'fd00::1'" },
-		{ "10.9.0.0/24 via 0.0.0.0", "bad via" },
-		{ "10.9.0.0/24 via 10.0.0.1 via 10.0.0.2", "bad via" },
-		{ "10.9.0.0/24 via", "'via' needs a value" },
-		{ "10.9.0.0/24 metric -1", "bad metric" },
-		{ "10.9.0.0/24 metric 4294967296", "bad metric" },
-		{ "10.9.0.0/24 proto 256", "bad proto" },
-		{ "10.9.0.0/24 proto nosuch", "bad proto" },
-		{ "10.9.0.0/24 scope planet", "bad scope" },
-		{ "10.9.0.0/24 type 0", "bad type" },
-		{ "10.9.0.0/24 table 0", "bad table" },
-		{ "10.9.0.0/24 dev 0123456789abcdef", "bad dev" },
-		{ "10.9.0.0/24 frobnicate 1", "unknown word 'frobnicate'" },
-		{ "10.9.0.0/24 via 10.0.0.1 nexthop via 10.0.0.2", "'nexthop' after" },
-		{ "10.9.0.0/24 weight 2", "bad weight" },
-		{ "10.9.0.0/24 nexthop dev a weight 257", "bad weight" },
-		{ "10.9.0.0/24 pref high", "bad pref" },
-		{ "10.9.0.0/24 mtu 1400 mtu 1500", "bad mtu" },
-		{ "10.9.0.0/24 nexthop nexthop nexthop nexthop nexthop nexthop nexthop nexthop "
-		  "nexthop",
-		  "more than 8" },
+	    {"", "bad prefix"},
+	    {"nonsense", "bad prefix"},
+	    {"10.9.0.1/24 via 10.0.0.1", "bad prefix"},
+	    {"10.9.0.0/33", "bad prefix"},
+	    {"10.9.0.0/24 via fd00::1", "bad via 'fd00::1'"},
+	    {"10.9.0.0/24 via 0.0.0.0", "bad via"},
+	    {"10.9.0.0/24 via 10.0.0.1 via 10.0.0.2", "bad via"},
+	    {"10.9.0.0/24 via", "'via' needs a value"},
+	    {"10.9.0.0/24 metric -1", "bad metric"},
+	    {"10.9.0.0/24 metric 4294967296", "bad metric"},
+	    {"10.9.0.0/24 proto 256", "bad proto"},
+	    {"10.9.0.0/24 proto nosuch", "bad proto"},
+	    {"10.9.0.0/24 scope planet", "bad scope"},
+	    {"10.9.0.0/24 type 0", "bad type"},
+	    {"10.9.0.0/24 table 0", "bad table"},
+	    {"10.9.0.0/24 dev 0123456789abcdef", "bad dev"},
+	    {"10.9.0.0/24 frobnicate 1", "unknown word 'frobnicate'"},
+	    {"10.9.0.0/24 via 10.0.0.1 nexthop via 10.0.0.2", "'nexthop' after"},
+	    {"10.9.0.0/24 weight 2", "bad weight"},
+	    {"10.9.0.0/24 nexthop dev a weight 257", "bad weight"},
+	    {"10.9.0.0/24 pref high", "bad pref"},
+	    {"10.9.0.0/24 mtu 1400 mtu 1500", "bad mtu"},
+	    {"10.9.0.0/24 nexthop nexthop nexthop nexthop nexthop nexthop nexthop nexthop "
+	     "nexthop",
+	     "more than 8"},
 	};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct route_saved s;
-		struct isol_err err = { 0 };
+		struct isol_err err = {0};
 
 		assert_int_equal(route_saved_parse(bad[i][0], &s, &err), -EINVAL);
 		if (strstr(err.msg, bad[i][1]) == NULL)
@@ -672,22 +676,21 @@ static void test_same_key(void **state)
 
 static int ctl_usage(void)
 {
-	fprintf(stderr,
-		"usage: test_route ctl check ROUTE\n"
-		"       test_route ctl add ROUTE [--replace] [--save FILE]\n"
-		"       test_route ctl del ROUTE\n"
-		"       test_route ctl restore FILE | flush | watch MS\n"
-		"ROUTE: PREFIX (via GW [dev IF] | blackhole | unreachable | prohibit)\n"
-		"       [metric N] [table N]\n"
-		"exit: 0 done, 1 refused or failed (message on stderr), 2 usage;\n"
-		"check: 0 free, 3 a route is there (described on stdout)\n");
+	fprintf(stderr, "usage: test_route ctl check ROUTE\n"
+			"       test_route ctl add ROUTE [--replace] [--save FILE]\n"
+			"       test_route ctl del ROUTE | lookup ROUTE\n"
+			"       test_route ctl restore FILE | flush | watch MS\n"
+			"ROUTE: PREFIX (via GW [dev IF] | blackhole | unreachable | prohibit)\n"
+			"       [metric N] [table N]\n"
+			"exit: 0 done, 1 refused or failed (message on stderr), 2 usage;\n"
+			"check: 0 free, 3 a route is there (described on stdout)\n");
 	return 2;
 }
 
 static int ctl_route(int argc, char **argv, struct route_spec *r, bool *replace, const char **save)
 {
 	struct isol_target t;
-	struct isol_err err = { 0 };
+	struct isol_err err = {0};
 	int i = 1;
 
 	memset(r, 0, sizeof(*r));
@@ -740,9 +743,12 @@ static void ctl_event(enum route_gone why, const struct route_spec *r, void *dat
 	(void)data;
 	if (why == ROUTE_GONE_UNKNOWN) {
 		printf("resync\n");
-	} else {
+	} else if (why == ROUTE_GONE_DELETED) {
 		route_describe(r, d, sizeof(d));
-		printf("%s %s\n", why == ROUTE_GONE_DELETED ? "deleted" : "replaced", d);
+		printf("deleted %s\n", d);
+	} else { /* only the key is known */
+		inet_ntop(r->family, r->dst, d, sizeof(d));
+		printf("replaced %s/%u metric %u table %u\n", d, r->plen, r->metric, r->table);
 	}
 	fflush(stdout);
 }
@@ -750,7 +756,7 @@ static void ctl_event(enum route_gone why, const struct route_spec *r, void *dat
 static int ctl_watch(struct route_ctx *ctx, long ms)
 {
 	struct timespec t0, t;
-	struct pollfd pfd = { .fd = route_events_fd(ctx), .events = POLLIN };
+	struct pollfd pfd = {.fd = route_events_fd(ctx), .events = POLLIN};
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	printf("ready\n");
@@ -770,7 +776,7 @@ static int ctl_watch(struct route_ctx *ctx, long ms)
 static int ctl_main(int argc, char **argv)
 {
 	struct route_ctx *ctx = NULL;
-	struct isol_err err = { 0 };
+	struct isol_err err = {0};
 	struct route_spec r;
 	struct route_saved saved;
 	char line[ROUTE_LINE_MAX], d[ROUTE_LINE_MAX];
@@ -784,7 +790,8 @@ static int ctl_main(int argc, char **argv)
 		fprintf(stderr, "route_open: %s\n", err.msg);
 		return 1;
 	}
-	if (!strcmp(argv[0], "check") || !strcmp(argv[0], "add") || !strcmp(argv[0], "del")) {
+	if (!strcmp(argv[0], "check") || !strcmp(argv[0], "add") || !strcmp(argv[0], "del") ||
+	    !strcmp(argv[0], "lookup")) {
 		bool add = !strcmp(argv[0], "add");
 
 		if (ctl_route(argc - 1, argv + 1, &r, add ? &replace : NULL, add ? &save : NULL) <
@@ -793,6 +800,17 @@ static int ctl_main(int argc, char **argv)
 			goto out;
 		}
 		route_describe(&r, d, sizeof(d));
+		if (!strcmp(argv[0], "lookup")) {
+			rc = route_lookup(ctx, &r, &saved, &err);
+			if (rc == 1) {
+				route_saved_format(&saved, line, sizeof(line));
+				printf("%s\n", line);
+			} else if (rc == 0) {
+				printf("free\n");
+			}
+			rc = rc < 0 ? 1 : rc == 1 ? 3 : 0;
+			goto out;
+		}
 		if (!strcmp(argv[0], "del")) {
 			rc = route_del(ctx, &r, &err) < 0 ? 1 : 0;
 			if (rc == 0)
@@ -841,17 +859,16 @@ static int ctl_main(int argc, char **argv)
 			goto out;
 		}
 		fclose(f);
-		rc = route_saved_parse(line, &saved, &err) < 0 || route_restore(ctx, &saved, &err) < 0
-			     ? 1
-			     : 0;
+		rc = route_saved_parse(line, &saved, &err) < 0 ||
+			     route_restore(ctx, &saved, &err) < 0
+			 ? 1
+			 : 0;
 		if (rc == 0)
 			printf("restored %s", line);
 	} else if (!strcmp(argv[0], "flush") && argc == 1) {
-		int n = route_flush_ours(ctx, &err);
-
-		rc = n < 0 ? 1 : 0;
-		if (n >= 0)
-			printf("flushed %d\n", n);
+		rc = route_flush_ours(ctx, &err) < 0 ? 1 : 0;
+		if (rc == 0)
+			printf("flushed\n");
 	} else if (!strcmp(argv[0], "watch") && argc == 2) {
 		rc = ctl_watch(ctx, strtol(argv[1], NULL, 10));
 	} else {
@@ -867,22 +884,22 @@ out:
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_build_v4_via),
-		cmocka_unit_test(test_build_v6_via),
-		cmocka_unit_test(test_build_types),
-		cmocka_unit_test(test_build_bad),
-		cmocka_unit_test(test_build_message_roundtrip),
-		cmocka_unit_test(test_blackhole_message_roundtrip),
-		cmocka_unit_test(test_kernel_routes_saved),
-		cmocka_unit_test(test_multipath_saved),
-		cmocka_unit_test(test_unsupported_routes),
-		cmocka_unit_test(test_saved_text_roundtrip),
-		cmocka_unit_test(test_saved_parse_lenient),
-		cmocka_unit_test(test_saved_parse_bad),
-		cmocka_unit_test(test_saved_format_small_buffer),
-		cmocka_unit_test(test_saved_longest),
-		cmocka_unit_test(test_describe),
-		cmocka_unit_test(test_same_key),
+	    cmocka_unit_test(test_build_v4_via),
+	    cmocka_unit_test(test_build_v6_via),
+	    cmocka_unit_test(test_build_types),
+	    cmocka_unit_test(test_build_bad),
+	    cmocka_unit_test(test_build_message_roundtrip),
+	    cmocka_unit_test(test_blackhole_message_roundtrip),
+	    cmocka_unit_test(test_kernel_routes_saved),
+	    cmocka_unit_test(test_multipath_saved),
+	    cmocka_unit_test(test_unsupported_routes),
+	    cmocka_unit_test(test_saved_text_roundtrip),
+	    cmocka_unit_test(test_saved_parse_lenient),
+	    cmocka_unit_test(test_saved_parse_bad),
+	    cmocka_unit_test(test_saved_format_small_buffer),
+	    cmocka_unit_test(test_saved_longest),
+	    cmocka_unit_test(test_describe),
+	    cmocka_unit_test(test_same_key),
 	};
 
 	if (argc > 1 && !strcmp(argv[1], "ctl"))
