@@ -323,7 +323,8 @@ int effects_ensure_routes(struct effects *fx, const struct isol_actions *live,
 		if (a->spec.kind != ISOL_KIND_ROUTE)
 			continue;
 		effects_route_of(&a->spec, &r);
-		rc = route_check(fx->routes, &r, &existing, err);
+		/* only what is there: route_check's gateway checks may wait */
+		rc = route_lookup(fx->routes, &r, &existing, err);
 		isol_err_clear(err);
 		if (rc == 1 && existing.protocol == ISOL_RTPROT)
 			continue; /* ours, in place */
