@@ -43,7 +43,19 @@ struct journal {
 	uint64_t size, records; /* what is on disk */
 	uint64_t next_floor;	/* no id below this may be handed out again */
 	uint64_t torn;		/* bytes of a torn last record cut away at open */
+	bool txn;		/* the buffered records are framed begin .. commit */
+	uint64_t spilled;	/* bytes of this transaction written, not yet synced */
 };
+
+/* Several records synced together are one transaction: a "begin" record
+ * before them and a "commit" after. Replay ignores a transaction without its
+ * commit (a crash while a big apply was being written): an apply is all or
+ * nothing on disk as in the kernel. A big transaction is written out in
+ * pieces as it grows (no fsync until the end), so an apply of 100,000
+ * actions never holds its whole journal text in memory. */
+#define TXN_BEGIN "{\"t\":\"begin\"}\n"
+#define TXN_COMMIT "{\"t\":\"commit\"}\n"
+#define TXN_SPILL (1u << 20)
 
 static bool jbuf_grow(struct jbuf *b, size_t n)
 {
@@ -386,6 +398,8 @@ static void put_add(struct jbuf *b, const struct isol_action *a)
 }
 
 /* Close a record started at @start: counted, or rolled back on ENOMEM. */
+static int write_all(int fd, const char *p, size_t len);
+
 static int record_end(struct journal *j, size_t start)
 {
 	if (j->buf.oom) {
@@ -394,6 +408,29 @@ static int record_end(struct journal *j, size_t start)
 		return -ENOMEM;
 	}
 	j->pending++;
+	if (j->pending == 2 && !j->txn && j->spilled == 0) {
+		/* a second record: frame them (the first moves once) */
+		size_t blen = sizeof(TXN_BEGIN) - 1;
+
+		if (!jbuf_reserve(&j->buf, blen)) {
+			j->buf.oom = false;
+			j->buf.len = start;
+			j->pending--;
+			return -ENOMEM;
+		}
+		memmove(j->buf.p + blen, j->buf.p, j->buf.len);
+		memcpy(j->buf.p, TXN_BEGIN, blen);
+		j->buf.len += blen;
+		j->txn = true;
+	}
+	if (j->txn && j->buf.len >= TXN_SPILL) {
+		int rc = write_all(j->fd, j->buf.p, j->buf.len);
+
+		if (rc < 0)
+			return rc; /* the caller discards; discard cuts the file back */
+		j->spilled += j->buf.len;
+		j->buf.len = 0;
+	}
 	return 0;
 }
 
@@ -449,8 +486,13 @@ int journal_refused(struct journal *j, const char *op, const char *why,
 
 void journal_discard(struct journal *j)
 {
+	if (j->spilled && ftruncate(j->fd, (off_t)j->size) == -1) {
+		/* the next open cuts the uncommitted transaction */
+	}
 	j->buf.len = 0;
 	j->pending = 0;
+	j->txn = false;
+	j->spilled = 0;
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -473,15 +515,28 @@ int journal_sync(struct journal *j)
 {
 	int rc;
 
-	if (j->buf.len == 0)
+	size_t before = j->buf.len;
+
+	if (j->buf.len == 0 && j->spilled == 0)
 		return 0;
+	if (j->txn) {
+		put_lit(&j->buf, TXN_COMMIT);
+		if (j->buf.oom) {
+			j->buf.oom = false;
+			j->buf.len = before;
+			return -ENOMEM;
+		}
+	}
 	rc = write_all(j->fd, j->buf.p, j->buf.len);
 	if (rc == 0 && fdatasync(j->fd) == -1)
 		rc = -errno;
-	if (rc < 0)
+	if (rc < 0) {
+		j->buf.len = before; /* without the commit: a retry adds it again */
 		goto cut_back;
-	j->size += j->buf.len;
-	j->records += j->pending;
+	}
+	j->size += j->spilled + j->buf.len;
+	j->records += j->pending; /* the framing lines are not records */
+	j->spilled = 0;
 	journal_discard(j);
 	if (j->buf.cap > JOURNAL_BUF_KEEP)
 		jbuf_free(&j->buf);
@@ -491,6 +546,11 @@ cut_back:
 	/* a half-written record would glue itself to the next append */
 	if (ftruncate(j->fd, (off_t)j->size) == -1) {
 		/* nothing better to do: the next open cuts the torn line */
+	}
+	if (j->spilled) {
+		/* what was written ahead is gone with the cut: cannot retry */
+		j->spilled = 0;
+		journal_discard(j);
 	}
 	return rc;
 }
@@ -1009,17 +1069,47 @@ static int replay_line(struct isol_actions *set, const char *line, size_t len, u
 			rc = get_u64(o, "next_id", true, INT64_MAX, &v, le);
 		if (rc == 0 && v > *meta_next)
 			*meta_next = v;
-	} else if (strcmp(t, "refused") != 0) {
+	} else if (strcmp(t, "begin") != 0 && strcmp(t, "commit") != 0 &&
+		   strcmp(t, "refused") != 0) {
 		rc = isol_err_set(le, -EBADMSG, "unknown record type '%.32s'", t);
 	}
 	json_decref(o);
 	return rc;
 }
 
+/* Is there a commit record after @from (a line of its own)? */
+static bool txn_committed(const char *map, size_t len, size_t from)
+{
+	size_t clen = sizeof(TXN_COMMIT) - 1;
+	const char *p = map + from, *end = map + len;
+
+	while (p < end) {
+		const char *hit = memmem(p, (size_t)(end - p), TXN_COMMIT, clen);
+
+		if (hit == NULL)
+			return false;
+		if (hit == map || hit[-1] == '\n')
+			return true;
+		p = hit + 1;
+	}
+	return false;
+}
+
+static void log_txn_cut(struct journal *j, size_t off, uint64_t lineno)
+{
+	j->torn += j->size - off;
+	j->size = off;
+	if (ftruncate(j->fd, (off_t)off) == -1) {
+		/* appends go after it; replay cuts it again next time */
+	}
+	(void)lineno;
+}
+
 int journal_replay(struct journal *j, struct isol_actions *set, struct isol_err *err)
 {
 	uint64_t max_id = 0, meta_next = 0, lineno = 0;
-	size_t len = (size_t)j->size, off = 0;
+	size_t len = (size_t)j->size, maplen = len, off = 0;
+	uint64_t framing = 0;
 	char *map = NULL;
 	int rc = 0, bad = 0;
 
@@ -1037,9 +1127,22 @@ int journal_replay(struct journal *j, struct isol_actions *set, struct isol_err 
 		struct isol_err le = {0};
 
 		lineno++;
+		if (n == sizeof(TXN_BEGIN) - 2 && memcmp(line, TXN_BEGIN, n) == 0 &&
+		    !txn_committed(map, len, off + n + 1)) {
+			/* a transaction that never committed (a crash while it was
+			 * written): none of it happened; cut it off the file */
+			log_txn_cut(j, off, lineno);
+			len = off;
+			break;
+		}
 		off += n + 1;
 		if (n == 0)
 			continue;
+		if ((n == sizeof(TXN_BEGIN) - 2 && memcmp(line, TXN_BEGIN, n) == 0) ||
+		    (n == sizeof(TXN_COMMIT) - 2 && memcmp(line, TXN_COMMIT, n) == 0)) {
+			framing++;
+			continue;
+		}
 		rc = replay_line(set, line, n, &max_id, &meta_next, &le);
 		if (rc == -ENOMEM) {
 			rc = isol_err_set(err, -ENOMEM, "%s:%llu: out of memory", j->path,
@@ -1052,7 +1155,7 @@ int journal_replay(struct journal *j, struct isol_actions *set, struct isol_err 
 			bad++;
 		}
 	}
-	j->records = lineno;
+	j->records = lineno - framing;
 	if (max_id + 1 > meta_next)
 		meta_next = max_id + 1;
 	if (meta_next > set->next_id)
@@ -1063,7 +1166,7 @@ int journal_replay(struct journal *j, struct isol_actions *set, struct isol_err 
 
 unmap:
 	if (map)
-		munmap(map, len);
+		munmap(map, maplen);
 	return rc;
 }
 

@@ -232,10 +232,13 @@ static void test_round_trip(void **state)
 	assert_int_equal(journal_size(j), file_size(f->path));
 	journal_close(j);
 
-	/* the documented format, one record per line */
+	/* the documented format, one record per line; records synced together
+	 * are framed as one transaction */
 	text = slurp(f->path);
+	assert_memory_equal(text, "{\"t\":\"begin\"}\n", 14);
+	assert_non_null(strstr(text, "}\n{\"t\":\"commit\"}\n"));
 	assert_memory_equal(
-	    text,
+	    text + 14,
 	    "{\"t\":\"add\",\"id\":1,\"kind\":\"isolate\",\"target\":\"10.0.0.5:5672/tcp\","
 	    "\"direction\":\"out\",\"mode\":\"reject\",\"force\":false,\"ttl_ms\":30000,",
 	    strlen("{\"t\":\"add\",\"id\":1,\"kind\":\"isolate\",\"target\":\"10.0.0.5:5672/"
@@ -502,7 +505,7 @@ static void test_bad_lines_in_the_middle(void **state)
 	assert_int_equal(journal_sync(j), 0);
 	journal_close(j);
 	append_raw(f->path,
-		   "this is not json\n"						    /* line 3 */
+		   "this is not json\n" /* line 5: begin, 2 adds, commit before */
 		   "{\"t\":\"add\",\"id\":9,\"target\":\"10.0.0.5:0\"}\n"	    /* 4 */
 		   "{\"t\":\"what\",\"id\":3}\n"				    /* 5 */
 		   "[1,2]\n"							    /* 6 */
@@ -521,7 +524,7 @@ static void test_bad_lines_in_the_middle(void **state)
 	assert_int_equal(err.code, -EBADMSG);
 	/* the first one, with its file and line */
 	assert_non_null(strstr(err.msg, f->path));
-	assert_non_null(strstr(err.msg, "journal:3: not JSON"));
+	assert_non_null(strstr(err.msg, "journal:5: not JSON"));
 	assert_int_equal(back.count, 3);
 	assert_non_null(actions_find(&back, 1));
 	assert_non_null(actions_find(&back, 2));
@@ -1009,12 +1012,46 @@ static void test_100k(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* A crash while a transaction was written: none of it comes back. */
+static void test_uncommitted_txn_ignored(void **state)
+{
+	struct fixture *f = *state;
+	struct isol_err err = {0};
+	struct isol_actions set, back;
+	struct journal *j;
+	char *text;
+
+	j = reopen(f->dir, &set);
+	add(j, &set, "10.0.0.1");
+	assert_int_equal(journal_sync(j), 0); /* one record: no framing */
+	journal_close(j);
+	append_raw(f->path, "{\"t\":\"begin\"}\n"
+			    "{\"t\":\"add\",\"id\":7,\"target\":\"10.0.0.7\"}\n"
+			    "{\"t\":\"add\",\"id\":8,\"target\":\"10.0.0.8\"}\n");
+	j = open_ok(f->dir);
+	actions_init(&back);
+	assert_int_equal(journal_replay(j, &back, &err), 0);
+	assert_int_equal(back.count, 1);
+	assert_null(actions_find(&back, 7));
+	/* cut from the file: the next appends do not land after it */
+	add(j, &back, "10.0.0.9");
+	assert_int_equal(journal_sync(j), 0);
+	journal_close(j);
+	text = slurp(f->path);
+	assert_null(strstr(text, "10.0.0.7"));
+	assert_non_null(strstr(text, "10.0.0.9"));
+	free(text);
+	actions_fini(&back);
+	actions_fini(&set);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    T(test_round_trip),
 	    T(test_unwritable_strings),
 	    T(test_tombstones),
+	    T(test_uncommitted_txn_ignored),
 	    T(test_refused_and_null_actor),
 	    T(test_discard_and_empty_sync),
 	    T(test_torn_no_newline),
