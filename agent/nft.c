@@ -314,47 +314,65 @@ static int emit_rule(struct nft_batch *b, struct nftnl_rule *r)
 	return 0;
 }
 
-static int emit_map(struct nft_batch *b, const struct nft_table_opts *o, enum isol_map m)
+/* A set of our table with a counter for every element (the hits of
+ * `isolctl list`); NULL on ENOMEM. */
+static struct nftnl_set *counted_set_new(const struct nft_table_opts *o, enum isol_map m)
 {
-	static const uint8_t fields4[] = { 4, 1, 2, 0 }, fields6[] = { 16, 1, 2, 0 };
-	bool v6 = map_is_v6(m), range = map_is_range(m);
-	uint32_t flags = NFT_SET_TIMEOUT | NFT_SET_CONCAT;
-	uint32_t addr_type = v6 ? ISOL_TYPE_IP6ADDR : ISOL_TYPE_IPADDR;
-	struct nftnl_expr *ctr;
-	struct nftnl_set *s;
-	struct nlmsghdr *nlh;
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_expr *ctr = nftnl_expr_alloc("counter");
 
-	if (range)
-		flags |= NFT_SET_INTERVAL;
-	s = nftnl_set_alloc();
-	ctr = nftnl_expr_alloc("counter");
 	if (s == NULL || ctr == NULL) {
 		nftnl_set_free(s);
 		nftnl_expr_free(ctr);
-		return b->error = -ENOMEM;
+		return NULL;
 	}
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, map_names[m]);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)m + 1);
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
+	nftnl_set_add_expr(s, ctr);
+	return s;
+}
+
+/* ADDR . inet_proto . inet_service as a key, for nft to print */
+static void set_concat_key(struct nftnl_set *s, bool v6)
+{
+	static const uint8_t fields4[] = { 4, 1, 2, 0 }, fields6[] = { 16, 1, 2, 0 };
+	uint32_t addr_type = v6 ? ISOL_TYPE_IP6ADDR : ISOL_TYPE_IPADDR;
+
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
 			  (addr_type << (2 * ISOL_TYPE_BITS)) |
 				  (ISOL_TYPE_INET_PROTOCOL << ISOL_TYPE_BITS) |
 				  ISOL_TYPE_INET_SERVICE);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? 24 : 12);
 	nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, v6 ? fields6 : fields4, 3);
-	nftnl_set_add_expr(s, ctr); /* a counter for every element */
+}
 
-	nlh = msg_start(b, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, "create set", 0, 0);
-	if (nlh == NULL) {
-		nftnl_set_free(s);
-		return b->error;
+/* Append NEWSET for @s and free it. */
+static int emit_set(struct nft_batch *b, struct nftnl_set *s, const char *what)
+{
+	struct nlmsghdr *nlh = msg_start(b, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, what, 0, 0);
+
+	if (nlh) {
+		nftnl_set_nlmsg_build_payload(nlh, s);
+		msg_done(b, nlh);
 	}
-	nftnl_set_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
-	msg_done(b, nlh);
-	return 0;
+	return b->error;
+}
+
+static int emit_map(struct nft_batch *b, const struct nft_table_opts *o, enum isol_map m)
+{
+	uint32_t flags = NFT_SET_TIMEOUT | NFT_SET_CONCAT;
+	struct nftnl_set *s = counted_set_new(o, m);
+
+	if (s == NULL)
+		return b->error = -ENOMEM;
+	if (map_is_range(m))
+		flags |= NFT_SET_INTERVAL;
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
+	set_concat_key(s, map_is_v6(m));
+	return emit_set(b, s, "create set");
 }
 
 static int emit_chain_typed(struct nft_batch *b, const struct nft_table_opts *o,
@@ -405,25 +423,13 @@ static bool steer_host(enum isol_map m)
  * map steerhN { type ADDR : ADDR }, timeout, a counter per element */
 static int emit_steer_map(struct nft_batch *b, const struct nft_table_opts *o, enum isol_map m)
 {
-	static const uint8_t fields4[] = { 4, 1, 2, 0 }, fields6[] = { 16, 1, 2, 0 };
-	bool v6 = steer_v6(m), host = steer_host(m);
+	bool v6 = steer_v6(m);
 	uint32_t addr_type = v6 ? ISOL_TYPE_IP6ADDR : ISOL_TYPE_IPADDR, alen = v6 ? 16 : 4;
-	struct nftnl_expr *ctr;
-	struct nftnl_set *s;
-	struct nlmsghdr *nlh;
+	struct nftnl_set *s = counted_set_new(o, m);
 
-	s = nftnl_set_alloc();
-	ctr = nftnl_expr_alloc("counter");
-	if (s == NULL || ctr == NULL) {
-		nftnl_set_free(s);
-		nftnl_expr_free(ctr);
+	if (s == NULL)
 		return b->error = -ENOMEM;
-	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, map_names[m]);
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)m + 1);
-	if (host) {
+	if (steer_host(m)) {
 		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | NFT_SET_TIMEOUT);
 		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, addr_type);
 		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, alen);
@@ -431,26 +437,12 @@ static int emit_steer_map(struct nft_batch *b, const struct nft_table_opts *o, e
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, alen);
 	} else {
 		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_CONCAT);
-		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
-				  (addr_type << (2 * ISOL_TYPE_BITS)) |
-					  (ISOL_TYPE_INET_PROTOCOL << ISOL_TYPE_BITS) |
-					  ISOL_TYPE_INET_SERVICE);
-		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, alen + 8);
-		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, v6 ? fields6 : fields4, 3);
+		set_concat_key(s, v6);
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE,
 				  (addr_type << ISOL_TYPE_BITS) | ISOL_TYPE_INET_SERVICE);
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, alen + 4);
 	}
-	nftnl_set_add_expr(s, ctr);
-	nlh = msg_start(b, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, "create map", 0, 0);
-	if (nlh == NULL) {
-		nftnl_set_free(s);
-		return b->error;
-	}
-	nftnl_set_nlmsg_build_payload(nlh, s);
-	nftnl_set_free(s);
-	msg_done(b, nlh);
-	return 0;
+	return emit_set(b, s, "create map");
 }
 
 /* [meta nfproto] DADDR (. l4proto . th dport) map @steer -> dnat to addr (. port) */
