@@ -29,7 +29,7 @@ static const char *const map_names[__ISOL_MAP_MAX] = {
 	"out4", "out4d", "out4r", "out4rd", "out6", "out6d", "out6r", "out6rd",
 	"in4",  "in4d",  "in4r",  "in4rd",  "in6",  "in6d",  "in6r",  "in6rd",
 	"fwd4", "fwd4d", "fwd4r", "fwd4rd", "fwd6", "fwd6d", "fwd6r", "fwd6rd",
-	"steer4", "steer6", "steerh4", "steerh6",
+	"steer4", "steer6", "steerh4", "steerh6", "steerback4", "steerback6",
 };
 
 /* steering: new connections of this host (nat output) and routed ones
@@ -334,6 +334,26 @@ static struct nftnl_set *counted_set_new(const struct nft_table_opts *o, enum is
 	return s;
 }
 
+static void set_concat_key(struct nftnl_set *s, bool v6);
+static int emit_set(struct nft_batch *b, struct nftnl_set *s, const char *what);
+
+/* Keys only, no counter: the old targets of tcp steers. */
+static int emit_steerback_set(struct nft_batch *b, const struct nft_table_opts *o,
+			      enum isol_map m)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (s == NULL)
+		return b->error = -ENOMEM;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, map_names[m]);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)m + 1);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_CONCAT);
+	set_concat_key(s, m == ISOL_MAP_STEERBACK6);
+	return emit_set(b, s, "create set");
+}
+
 /* ADDR . inet_proto . inet_service as a key, for nft to print */
 static void set_concat_key(struct nftnl_set *s, bool v6)
 {
@@ -481,6 +501,70 @@ static int rule_add_dnat(struct nftnl_rule *r, enum isol_map m)
 	return 0;
 }
 
+static struct nftnl_expr *expr_bitwise_and(uint32_t reg, uint32_t mask, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+	uint32_t zero = 0;
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, len);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, len);
+	}
+	return e;
+}
+
+static struct nftnl_expr *expr_cmp(uint32_t op, uint32_t sreg, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = expr_cmp_eq(sreg, data, len);
+
+	if (e)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	return e;
+}
+
+/* SADDR . l4proto . th sport @steerbackN  ct state new
+ * tcp flags & (syn|ack) != syn  drop */
+static int rule_add_steerback(struct nftnl_rule *r, enum isol_map m)
+{
+	bool v6 = m == ISOL_MAP_STEERBACK6;
+	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4, syn = 0x02;
+	uint32_t preg = v6 ? NFT_REG32_00 + 4 : NFT_REG32_00 + 1, zero = 0;
+	struct nftnl_expr *e, *ct;
+
+	if (add_expr(r, expr_meta(NFT_META_NFPROTO, NFT_REG_1)) < 0 ||
+	    add_expr(r, expr_cmp_eq(NFT_REG_1, &nfproto, 1)) < 0 ||
+	    add_expr(r, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, v6 ? 16 : 4,
+				     NFT_REG32_00)) < 0 ||
+	    add_expr(r, expr_meta(NFT_META_L4PROTO, preg)) < 0 ||
+	    add_expr(r, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, preg + 1)) < 0)
+		return -ENOMEM;
+	e = nftnl_expr_alloc("lookup");
+	if (e == NULL)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG32_00);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, map_names[m]);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, (uint32_t)m + 1);
+	nftnl_rule_add_expr(r, e);
+	ct = nftnl_expr_alloc("ct");
+	if (ct == NULL)
+		return -ENOMEM;
+	nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+	nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, ct);
+	if (add_expr(r, expr_bitwise_and(NFT_REG_1, 1u << 3 /* NF_CT_STATE_BIT(IP_CT_NEW) */, 4)) <
+		    0 ||
+	    add_expr(r, expr_cmp(NFT_CMP_NEQ, NFT_REG_1, &zero, 4)) < 0 ||
+	    add_expr(r, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1)) < 0 ||
+	    add_expr(r, expr_bitwise_and(NFT_REG_1, 0x12 /* syn|ack */, 1)) < 0 ||
+	    add_expr(r, expr_cmp(NFT_CMP_NEQ, NFT_REG_1, &syn, 1)) < 0 ||
+	    add_expr(r, expr_verdict(NF_DROP)) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 static int emit_table(struct nft_batch *b, const struct nft_table_opts *o, uint16_t type,
 		      uint16_t flags, const char *what)
 {
@@ -529,8 +613,11 @@ int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o)
 	for (m = 0; m < ISOL_MAP_STEER4; m++)
 		if (emit_map(b, o, (enum isol_map)m) < 0)
 			return b->error;
-	for (m = ISOL_MAP_STEER4; m < __ISOL_MAP_MAX; m++)
+	for (m = ISOL_MAP_STEER4; m < ISOL_MAP_STEERBACK4; m++)
 		if (emit_steer_map(b, o, (enum isol_map)m) < 0)
+			return b->error;
+	for (m = ISOL_MAP_STEERBACK4; m < __ISOL_MAP_MAX; m++)
+		if (emit_steerback_set(b, o, (enum isol_map)m) < 0)
 			return b->error;
 
 	/* rej: TCP gets a reset (connect fails with ECONNREFUSED at once), the
@@ -558,6 +645,14 @@ int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o)
 		    add_expr(r, expr_cmp_eq(NFT_REG_1, &mark, 4)) < 0 ||
 		    add_expr(r, expr_verdict(NF_ACCEPT)) < 0 || emit_rule(b, r) < 0)
 			goto nomem_rule;
+		if (chains[i].dir != ISOL_DIR_OUT) { /* pushes of steered-away servers */
+			for (m = ISOL_MAP_STEERBACK4; m < __ISOL_MAP_MAX; m++) {
+				r = rule_new(o, chains[i].name);
+				if (r == NULL || rule_add_steerback(r, (enum isol_map)m) < 0 ||
+				    emit_rule(b, r) < 0)
+					goto nomem_rule;
+			}
+		}
 		/* reject before drop: with both, the caller learns at once */
 		static const int order[8] = { 0, 2, 1, 3, 4, 6, 5, 7 };
 
@@ -579,7 +674,7 @@ int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o)
 		    add_expr(r, expr_cmp_eq(NFT_REG_1, &mark, 4)) < 0 ||
 		    add_expr(r, expr_verdict(NF_ACCEPT)) < 0 || emit_rule(b, r) < 0)
 			goto nomem_rule;
-		for (m = ISOL_MAP_STEER4; m < __ISOL_MAP_MAX; m++) {
+		for (m = ISOL_MAP_STEER4; m < ISOL_MAP_STEERBACK4; m++) {
 			r = rule_new(o, nat_chains[i].name);
 			if (r == NULL || rule_add_dnat(r, (enum isol_map)m) < 0 || emit_rule(b, r) < 0)
 				goto nomem_rule;
@@ -659,7 +754,7 @@ uint64_t nft_elem_comment_id(const void *udata, uint32_t len)
 }
 
 static struct nftnl_set_elem *elem_new(const struct isol_action *a, bool range, bool add,
-				       uint64_t now_ms)
+				       bool with_data, uint64_t now_ms)
 {
 	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
 	uint8_t key[24], udata[2 + 32];
@@ -679,7 +774,7 @@ static struct nftnl_set_elem *elem_new(const struct isol_action *a, bool range, 
 	}
 	if (!add)
 		return e;
-	if (a->spec.kind == ISOL_KIND_STEER) {
+	if (a->spec.kind == ISOL_KIND_STEER && with_data) {
 		size_t alen = (size_t)isol_target_addr_len(&a->spec.target);
 		uint16_t port = htons(a->spec.to_port ? a->spec.to_port : a->spec.target.port_lo);
 		uint8_t data[20];
@@ -729,30 +824,48 @@ static int chunk_flush(struct nft_batch *b, struct elem_chunk *c, enum isol_map 
 	return b->error;
 }
 
+/* The sets an action has an element in: one per direction for an isolation;
+ * the DNAT map for a steer, and for a tcp port its steerback set. */
+static size_t sets_of(const struct isol_action *a, enum isol_map *maps)
+{
+	size_t n = 0, d;
+
+	if (a->spec.kind == ISOL_KIND_STEER) {
+		maps[n++] = nft_map_for(&a->spec, ISOL_DIR_OUT);
+		if (a->spec.target.proto == IPPROTO_TCP && isol_target_has_port(&a->spec.target))
+			maps[n++] = a->spec.target.family == AF_INET6 ? ISOL_MAP_STEERBACK6
+								    : ISOL_MAP_STEERBACK4;
+		return n;
+	}
+	if (a->spec.kind != ISOL_KIND_ISOLATE)
+		return 0; /* pins and routes are not ours to encode */
+	for (d = 0; d < NCHAINS; d++)
+		if (a->spec.dirs & chains[d].dir)
+			maps[n++] = nft_map_for(&a->spec, chains[d].dir);
+	return n;
+}
+
 int nft_encode_actions(struct nft_batch *b, const struct nft_table_opts *o,
 		       struct isol_action *const *actions, size_t n, bool add, uint64_t now_ms)
 {
 	struct elem_chunk chunk[__ISOL_MAP_MAX];
-	size_t i, d;
+	size_t i, k;
 	int m;
 
 	memset(chunk, 0, sizeof(chunk));
 	for (i = 0; i < n && b->error == 0; i++) {
 		const struct isol_action *a = actions[i];
+		enum isol_map maps[NCHAINS];
+		size_t nmaps;
 
 		if (add && a->expires_ms && a->expires_ms <= now_ms)
 			continue; /* already expired: nothing for the kernel to hold */
-		if (a->spec.kind != ISOL_KIND_ISOLATE && a->spec.kind != ISOL_KIND_STEER)
-			continue; /* pins and routes are not ours to encode */
-		for (d = 0; d < NCHAINS; d++) {
+		nmaps = sets_of(a, maps);
+		for (k = 0; k < nmaps; k++) {
+			enum isol_map map = maps[k];
+			struct elem_chunk *c = &chunk[map];
 			struct nftnl_set_elem *e;
-			struct elem_chunk *c;
-			enum isol_map map;
 
-			if (a->spec.kind == ISOL_KIND_STEER ? d > 0 : !(a->spec.dirs & chains[d].dir))
-				continue; /* a steer is one element, in one map */
-			map = nft_map_for(&a->spec, chains[d].dir);
-			c = &chunk[map];
 			if (c->set == NULL) {
 				c->set = nftnl_set_alloc();
 				if (c->set == NULL) {
@@ -764,7 +877,8 @@ int nft_encode_actions(struct nft_batch *b, const struct nft_table_opts *o,
 				nftnl_set_set_u32(c->set, NFTNL_SET_FAMILY, NFPROTO_INET);
 				c->first_id = a->id;
 			}
-			e = elem_new(a, map < ISOL_MAP_STEER4 && map_is_range(map), add, now_ms);
+			e = elem_new(a, map < ISOL_MAP_STEER4 && map_is_range(map), add,
+				     map < ISOL_MAP_STEERBACK4, now_ms);
 			if (e == NULL) {
 				b->error = -ENOMEM;
 				break;

@@ -15,6 +15,11 @@
  *                                   meta mark MARK accept
  *                                   dnat ip to ip daddr . meta l4proto . th dport map @steer4
  *                                   dnat ip to ip daddr map @steerh4   (and ip6: steer6, steerh6)
+ *   in, fwd also: ip saddr . meta l4proto . th sport @steerback4 ct state new
+ *                 tcp flags & (syn | ack) != syn drop     (and ip6)
+ *     After --kill-flows, a push from the old server would be picked up by
+ *     conntrack as a new flow in reverse and keep the connection there; it
+ *     is dropped instead, and the client's next packet goes to the backup.
  *   sets  addr . l4proto . th dport   timeout, counter per element; "r": interval
  *         (prefixes, port ranges, all protocols); "d": drop instead of reject.
  * Sets hold keys only and verdicts stay in the rules: a goto inside a map
@@ -44,6 +49,8 @@ enum isol_map {
 	ISOL_MAP_STEER6,
 	ISOL_MAP_STEERH4, /* addr : addr (a whole host) */
 	ISOL_MAP_STEERH6,
+	ISOL_MAP_STEERBACK4, /* addr . proto . port of steered tcp targets */
+	ISOL_MAP_STEERBACK6,
 	__ISOL_MAP_MAX
 };
 
@@ -89,7 +96,7 @@ int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o);
 int nft_encode_actions(struct nft_batch *b, const struct nft_table_opts *o,
 		       struct isol_action *const *actions, size_t n, bool add, uint64_t now_ms);
 /* Rules the skeleton holds: a table with fewer was flushed by someone. */
-#define ISOL_SKELETON_RULES (2 + 3 * (1 + 8) + 2 * (1 + 4))
+#define ISOL_SKELETON_RULES (2 + 3 * (1 + 8) + 2 * (1 + 4) + 2 * 2)
 
 /* Remove the table (isolagent --flush). */
 int nft_encode_destroy_table(struct nft_batch *b, const struct nft_table_opts *o);

@@ -62,6 +62,22 @@ fi
 assert_ok $S4 8008 B
 assert_ctl 0 rollback "$id"
 
+# a server that speaks first after the kill (AMQP heartbeats): conntrack would
+# pick its packet up as a new flow in reverse and keep the connection on A;
+# the steerback rule drops it, so the client's next packet goes to B and is reset
+bg_server pusher "$TOOLS/tcpserve" --name P --push 600 --ready-file "$TMP/pusher.ready" "$S4:8020"
+wait_until 3000 test -e "$TMP/pusher.ready" || fail "the pushing server did not start"
+hold_start push $S4 8020
+id=$(steer_id $S4:8020 --to $H4:8001 --kill-flows)
+sleep 1 # the server has pushed by now
+hold_poke push
+if [[ "$PROBE" == ok* ]]; then
+	fail "a connection whose server pushed first should be cut too, got: $PROBE"
+else
+	pass "a server that pushes first does not keep the connection ($PROBE)"
+fi
+assert_ctl 0 rollback "$id"
+
 # ---- refusals: nothing changes --------------------------------------------------------
 state_snapshot
 run_ctl steer $S4:8009 --to $H4:8999

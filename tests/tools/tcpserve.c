@@ -1,6 +1,6 @@
 /* tcpserve - a small named TCP/UDP server for the real-kernel tests.
  *
- *   tcpserve [--name NAME] [--udp|--both] [--ready-file PATH] ADDR:PORT[-PORT]...
+ *   tcpserve [--name NAME] [--udp|--both] [--push MS] [--ready-file PATH] ADDR:PORT[-PORT]...
  *
  * TCP: every accepted connection first gets the banner line "NAME\n", then
  * every line it sends is echoed back. One thread per connection.
@@ -10,6 +10,7 @@
  * --ready-file is created once every socket is bound and listening. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -25,6 +26,7 @@
 #define MAX_SOCKS 1024
 
 static const char *server_name = "tcpserve";
+static int push_ms = -1; /* --push MS: send "push NAME" once, MS after the banner */
 
 struct listener {
 	int fd;
@@ -153,6 +155,19 @@ static void *serve_conn(void *arg)
 
 	snprintf(banner, sizeof(banner), "%s\n", server_name);
 	if (write_all(fd, banner, strlen(banner)) == 0) {
+		if (push_ms >= 0) { /* a server that speaks first (AMQP heartbeats, say) */
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+			if (poll(&pfd, 1, push_ms) == 0) {
+				char push[280];
+
+				snprintf(push, sizeof(push), "push %s\n", server_name);
+				if (write_all(fd, push, strlen(push)) == -1) {
+					close(fd);
+					return NULL;
+				}
+			}
+		}
 		for (;;) {
 			ssize_t n = recv(fd, buf, sizeof(buf), 0);
 
@@ -226,6 +241,8 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--name") && i + 1 < argc)
 			server_name = argv[++i];
+		else if (!strcmp(argv[i], "--push") && i + 1 < argc)
+			push_ms = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--udp"))
 			tcp = 0, udp = 1;
 		else if (!strcmp(argv[i], "--both"))

@@ -98,7 +98,11 @@ static void walk(const struct nft_batch *b, struct seen *s)
 			name = nftnl_set_get_str(st, NFTNL_SET_NAME);
 			flags = nftnl_set_get_u32(st, NFTNL_SET_FLAGS);
 			assert_true(flags & NFT_SET_TIMEOUT);
-			if (strncmp(name, "steer", 5) == 0) {
+			if (strncmp(name, "steerback", 9) == 0) {
+				/* keys only: the old targets of tcp steers */
+				assert_false(flags & NFT_SET_MAP);
+				s->steer_maps++;
+			} else if (strncmp(name, "steer", 5) == 0) {
 				/* DNAT maps: data is an address (and a port), no verdict */
 				assert_true(flags & NFT_SET_MAP);
 				assert_int_equal(nftnl_set_get_u32(st, NFTNL_SET_DATA_LEN),
@@ -179,11 +183,11 @@ static void test_rebuild_skeleton(void **state)
 	assert_int_equal(s.new_table, 1);
 	assert_int_equal(s.table_flags, NFT_TABLE_F_OWNER | NFT_TABLE_F_PERSIST);
 	assert_int_equal(s.sets, ISOL_MAP_STEER4);
-	assert_int_equal(s.steer_maps, 4);
+	assert_int_equal(s.steer_maps, 6); /* 4 DNAT maps, 2 steerback sets */
 	assert_int_equal(s.chains, 6); /* out in fwd rej nat_out nat_pre */		    /* out in fwd rej */
 	/* rej: 2; per hook: mark + {v4,v6} x {exact,range} x {reject,drop} */
 	assert_int_equal(s.rules, ISOL_SKELETON_RULES);
-	assert_int_equal(ISOL_SKELETON_RULES, 39); /* the watchdog compares with it */
+	assert_int_equal(ISOL_SKELETON_RULES, 43); /* the watchdog compares with it */
 	/* the first message after BEGIN is seq 101 */
 	assert_non_null(nft_batch_find_seq(&b, 101));
 	assert_string_equal(nft_batch_find_seq(&b, 101)->what, "remove table");
@@ -372,7 +376,17 @@ static void test_steer_elements(void **state)
 	assert_int_equal(nft_batch_init(&b, 1), 0);
 	assert_int_equal(nft_encode_actions(&b, &o, &a, 1, true, 1000), 0);
 	walk(&b, &s);
-	assert_int_equal(s.elems, 1); /* one element, whatever the directions */
+	/* one DNAT element whatever the directions, and a steerback key */
+	assert_int_equal(s.elems, 2);
+	assert_string_equal(s.last_set, "steerback4");
+	nftnl_set_free(s.last_elems);
+	nft_batch_fini(&b);
+	/* the DNAT element alone, with its data */
+	a->spec.target.proto = IPPROTO_UDP;
+	assert_int_equal(nft_batch_init(&b, 1), 0);
+	assert_int_equal(nft_encode_actions(&b, &o, &a, 1, true, 1000), 0);
+	walk(&b, &s);
+	assert_int_equal(s.elems, 1); /* udp: no steerback */
 	assert_string_equal(s.last_set, "steer4");
 	it = nftnl_set_elems_iter_create(s.last_elems);
 	e = nftnl_set_elems_iter_next(it);
