@@ -11,7 +11,7 @@ DESTDIR ?=
 BUILD ?= build
 VERSION := 0.1.0
 
-PKGS := libmnl libnftnl libnl-route-3.0 jansson libnetfilter_conntrack
+PKGS := libmnl libnftnl libnl-route-3.0 jansson libnetfilter_conntrack yaml-0.1 libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev
 CTL_LIBS := $(shell pkg-config --libs jansson 2>/dev/null)
@@ -95,6 +95,11 @@ $(BUILD)/tools/ctkill: tests/tools/ctkill.c $(BUILD)/libagent.a $(BUILD)/libisol
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# probectl drives the agent's probe module (tests/netns/test_probe.sh)
+$(BUILD)/tools/probectl: tests/tools/probectl.c $(BUILD)/libagent.a $(BUILD)/libisol.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+
 tools: $(TOOL_BIN)
 units: $(UNIT_BIN)
 
@@ -144,4 +149,10 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(LIB_SRC) $(CTL_LIBS)
+# the policy loader: its two agent sources and libyaml
+$(BUILD)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(LIB_SRC) agent/policy.c agent/policy_parse.c
+	@mkdir -p $(dir $@)
+	clang -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Iagent -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(LIB_SRC) agent/policy.c agent/policy_parse.c $(CTL_LIBS) \
+		$(shell pkg-config --libs yaml-0.1)
 .PHONY: fuzz

@@ -268,6 +268,8 @@ void agent_stop(struct isol_agent *ag)
 		ev_stat_stop(ag->loop, &ag->hosts_watch);
 		ev_io_stop(ag->loop, &ag->routes_watch);
 	}
+	supervise_close(ag->sv);
+	ag->sv = NULL;
 	if (ag->started_fx)
 		effects_close(&ag->fx);
 	control_close(ag->control);
@@ -278,6 +280,37 @@ void agent_stop(struct isol_agent *ag)
 	ag->journal = NULL;
 	actions_fini(&ag->actions);
 	protect_fini(&ag->protect);
+}
+
+int agent_renew(struct isol_agent *ag, struct isol_action **acts, size_t n, uint64_t expires_ms,
+		struct isol_err *err)
+{
+	uint64_t now = isol_now_ms(), *old;
+	size_t i;
+	int rc;
+
+	old = malloc(n * sizeof(*old));
+	if (old == NULL)
+		return isol_err_set(err, -ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		old[i] = acts[i]->expires_ms;
+		acts[i]->expires_ms = expires_ms;
+	}
+	/* destroy and add again in one batch: the new timeout, no gap */
+	rc = reconcile_change(&ag->rec, acts, n, acts, n, false, now, err);
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = journal_renew(ag->journal, acts[i]->id, expires_ms);
+	if (rc == 0)
+		rc = journal_sync(ag->journal);
+	if (rc < 0) {
+		journal_discard(ag->journal);
+		for (i = 0; i < n; i++)
+			acts[i]->expires_ms = old[i];
+		if (err && err->code == 0)
+			isol_err_set(err, rc, "cannot renew: %s", strerror(-rc));
+	}
+	free(old);
+	return rc;
 }
 
 void agent_refused(struct isol_agent *ag, const char *op, const char *why,
@@ -606,6 +639,8 @@ int agent_remove(struct isol_agent *ag, struct isol_action **acts, size_t n, con
 		log_info("action %llu removed (%s, uid %u)", (unsigned long long)acts[i]->id, why,
 			 req->actor.uid);
 		actions_remove(&ag->actions, acts[i]);
+		if (ag->sv && strcmp(why, "policy") != 0)
+			supervise_action_removed(ag->sv, acts[i], why);
 	}
 	if (ag->actions.count == 0 || journal_records(ag->journal) > 4 * ag->actions.count + 1000) {
 		struct isol_err cerr = { 0, "" };

@@ -15,6 +15,7 @@
 #include "journal.h"
 #include "protect.h"
 #include "reconcile.h"
+#include "supervise.h"
 
 struct agent_opts {
 	const char *socket_path;
@@ -42,6 +43,7 @@ struct isol_agent {
 	ev_io routes_watch;  /* our routes still there? */
 	uint64_t started_ms;
 	uint64_t rebuilds; /* times the table had to be put back */
+	struct supervise *sv; /* policies, probes, automatic actions; may be NULL */
 };
 
 /* Everything a request carries besides its actions. */
@@ -81,6 +83,11 @@ int agent_add_actions(struct isol_agent *ag, struct isol_action **acts, size_t n
  * owns (and frees) them; on dry run and failure nothing changed. */
 int agent_remove(struct isol_agent *ag, struct isol_action **acts, size_t n, const char *why,
 		 const struct agent_req *req, struct isol_err *err);
+
+/* Give @n live actions a new expiry @expires_ms (TTL renewal by the prober):
+ * the kernel elements are replaced in one batch, the journal records it. */
+int agent_renew(struct isol_agent *ag, struct isol_action **acts, size_t n, uint64_t expires_ms,
+		struct isol_err *err);
 
 /* Journal a refused request (audit), best effort. */
 void agent_refused(struct isol_agent *ag, const char *op, const char *why,

@@ -467,6 +467,18 @@ int journal_del(struct journal *j, uint64_t id, const char *why, const struct is
 	return record_end(j, start);
 }
 
+int journal_renew(struct journal *j, uint64_t id, uint64_t expires_ms)
+{
+	size_t start = j->buf.len;
+
+	put_lit(&j->buf, "{\"t\":\"renew\",\"id\":");
+	put_u64(&j->buf, id);
+	put_lit(&j->buf, ",\"expires_ms\":");
+	put_u64(&j->buf, expires_ms);
+	put_lit(&j->buf, "}\n");
+	return record_end(j, start);
+}
+
 int journal_refused(struct journal *j, const char *op, const char *why,
 		    const struct isol_actor *actor, uint64_t at_ms)
 {
@@ -1058,6 +1070,16 @@ static int replay_line(struct isol_actions *set, const char *line, size_t len, u
 			}
 			if (id > *max_id)
 				*max_id = id;
+		}
+	} else if (strcmp(t, "renew") == 0) {
+		rc = get_id(o, &id, le);
+		if (rc == 0)
+			rc = get_u64(o, "expires_ms", true, INT64_MAX, &v, le);
+		if (rc == 0) {
+			struct isol_action *a = actions_find(set, id);
+
+			if (a)
+				a->expires_ms = v;
 		}
 	} else if (strcmp(t, "meta") == 0) {
 		rc = get_u64(o, "v", true, INT64_MAX, &v, le);

@@ -39,6 +39,8 @@ int journal_replay(struct journal *j, struct isol_actions *set, struct isol_err 
 int journal_add(struct journal *j, const struct isol_action *a);
 int journal_del(struct journal *j, uint64_t id, const char *why, const struct isol_actor *actor,
 		uint64_t at_ms);
+/* A new expiry for a live action (TTL renewal): {"t":"renew","id":7,"expires_ms":..}. */
+int journal_renew(struct journal *j, uint64_t id, uint64_t expires_ms);
 int journal_refused(struct journal *j, const char *op, const char *why,
 		    const struct isol_actor *actor, uint64_t at_ms);
 /* Drop what was buffered since the last sync (the kernel refused the batch). */

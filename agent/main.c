@@ -14,9 +14,12 @@
 #include "agent.h"
 #include "isol/wire.h"
 #include "log.h"
+#include "policy_parse.h"
+#include "supervise.h"
 #include "verbs.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/isol"
+#define DEFAULT_POLICIES "/etc/isol/policies.d"
 
 static void usage(FILE *f)
 {
@@ -29,6 +32,9 @@ static void usage(FILE *f)
 		"  --socket PATH       control socket (default $ISOL_SOCKET or %s)\n"
 		"  --state-dir DIR     journal and lock (default %s)\n"
 		"  --hosts-file PATH   hosts file for pins (default /etc/hosts; used by `pin`)\n"
+		"  --policies DIR      policy files (*.yaml) for automatic actions\n"
+		"                      (default %s; missing = none)\n"
+		"  --check-config      validate the policies (every error as file:line:col) and exit\n"
 		"  --admin-group NAME  group that may change state (default: isol, if it exists)\n"
 		"  --read-group NAME   group that may only read (default: isol-read, if it exists)\n"
 		"  --protect ADDR[/LEN]  never isolate this without --force (repeatable);\n"
@@ -45,7 +51,7 @@ static void usage(FILE *f)
 		"\n"
 		"Isolations live in the kernel with their TTL: they stay in force while the agent\n"
 		"is stopped and are re-adopted when it starts.\n",
-		ISOL_DEFAULT_SOCKET, DEFAULT_STATE_DIR, ISOL_DEFAULT_MARK);
+		ISOL_DEFAULT_SOCKET, DEFAULT_STATE_DIR, DEFAULT_POLICIES, ISOL_DEFAULT_MARK);
 }
 
 static gid_t group_gid(const char *name, bool required)
@@ -59,6 +65,42 @@ static gid_t group_gid(const char *name, bool required)
 		exit(2);
 	}
 	return (gid_t)-1;
+}
+
+/* isolagent --check-config: 0 valid, 1 errors (each on stderr). */
+static int check_policies(const char *dir)
+{
+	struct policy_errors errs;
+	struct policy_set *set = NULL;
+	size_t i;
+	int rc;
+
+	policy_errors_init(&errs);
+	rc = policy_set_load_dir(dir, &set, &errs);
+	for (i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.v[i].text);
+	if (rc == 0)
+		printf("%s: %zu polic%s, valid\n", dir, policy_set_count(set),
+		       policy_set_count(set) == 1 ? "y" : "ies");
+	policy_set_free(set);
+	policy_errors_fini(&errs);
+	return rc == 0 ? 0 : 1;
+}
+
+static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct isol_agent *ag = w->data;
+	struct isol_err err = { 0, "" };
+	struct policy_errors errs;
+	size_t i;
+
+	policy_errors_init(&errs);
+	if (ag->sv && supervise_reload(ag->sv, &errs, &err) < 0) {
+		log_error("SIGHUP: %s", err.msg);
+		for (i = 0; i < errs.n; i++)
+			log_error("%s", errs.v[i].text);
+	}
+	policy_errors_fini(&errs);
 }
 
 static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -81,6 +123,8 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "flush", no_argument, NULL, 'F' },
+		{ "policies", required_argument, NULL, 'P' },
+		{ "check-config", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -91,8 +135,10 @@ int main(int argc, char **argv)
 	struct isol_agent ag;
 	struct control_opts co;
 	struct ev_loop *loop;
-	ev_signal sigterm, sigint;
-	bool foreground = false, flush = false;
+	ev_signal sigterm, sigint, sighup;
+	bool foreground = false, flush = false, check_config = false;
+	const char *policies = DEFAULT_POLICIES;
+	struct policy_errors perrs;
 	int level = LOG_INFO, nprotect = 0, c, i;
 
 	memset(&o, 0, sizeof(o));
@@ -152,6 +198,12 @@ int main(int argc, char **argv)
 		case 'F':
 			flush = true;
 			break;
+		case 'P':
+			policies = optarg;
+			break;
+		case 'C':
+			check_config = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -186,6 +238,8 @@ int main(int argc, char **argv)
 		protect_fini(&probe);
 	}
 
+	if (check_config)
+		return check_policies(policies);
 	if (flush) {
 		if (agent_flush_table(&o, &err) < 0) {
 			fprintf(stderr, "isolagent: --flush: %s\n", err.msg);
@@ -216,6 +270,20 @@ int main(int argc, char **argv)
 		agent_stop(&ag);
 		return 1;
 	}
+	policy_errors_init(&perrs);
+	if (supervise_open(&ag.sv, &ag, policies, &perrs, &err) < 0) {
+		size_t k;
+
+		log_error("%s", err.msg);
+		(void)k;
+		policy_errors_fini(&perrs);
+		agent_stop(&ag);
+		return 1;
+	}
+	policy_errors_fini(&perrs);
+	ev_signal_init(&sighup, hup_cb, SIGHUP);
+	sighup.data = &ag;
+	ev_signal_start(loop, &sighup);
 	ev_signal_init(&sigterm, stop_cb, SIGTERM);
 	ev_signal_init(&sigint, stop_cb, SIGINT);
 	ev_signal_start(loop, &sigterm);

@@ -11,6 +11,9 @@
 
 #include "agent.h"
 #include "check.h"
+#include "policy_parse.h"
+#include "probe.h"
+#include "supervise.h"
 #include "isol/duration.h"
 #include "isol/wire.h"
 #include "log.h"
@@ -703,6 +706,197 @@ static int do_version(struct request *r, struct isol_err *err)
 	return 0;
 }
 
+/* --- automatic actions: health, pause, policies, probe -------------------- */
+
+static int no_policies(struct isol_err *err)
+{
+	return isol_err_set(err, -ENOENT, "the agent runs no policies");
+}
+
+static int do_health(struct request *r, struct isol_err *err)
+{
+	if (r->ag->sv == NULL)
+		return no_policies(err);
+	strbuf_printf(r->out, "{\"ok\":true,\"paused\":%s,\"targets\":",
+		      supervise_paused(r->ag->sv) ? "true" : "false");
+	supervise_health_json(r->ag->sv, r->out);
+	strbuf_puts(r->out, "}\n");
+	return 0;
+}
+
+static int do_pause(struct request *r, struct isol_err *err)
+{
+	bool pause = strcmp(r->op, "pause") == 0;
+
+	if (r->ag->sv == NULL)
+		return no_policies(err);
+	supervise_pause(r->ag->sv, pause);
+	log_warn("automatic actions %s (uid %u)", pause ? "paused" : "resumed", r->peer->uid);
+	strbuf_printf(r->out, "{\"ok\":true,\"paused\":%s}\n", pause ? "true" : "false");
+	return 0;
+}
+
+static void policy_errors_reply(struct strbuf *out, const char *msg,
+				const struct policy_errors *errs)
+{
+	size_t i;
+
+	strbuf_printf(out, "{\"ok\":false,\"error\":{\"code\":\"%s\",\"message\":", ISOL_E_INVALID);
+	strbuf_json_str(out, msg);
+	strbuf_puts(out, ",\"details\":[");
+	for (i = 0; i < errs->n; i++) {
+		strbuf_puts(out, i ? "," : "");
+		strbuf_json_str(out, errs->v[i].text);
+	}
+	strbuf_puts(out, "]}}\n");
+}
+
+static int do_policy_list(struct request *r, struct isol_err *err)
+{
+	if (r->ag->sv == NULL)
+		return no_policies(err);
+	strbuf_puts(r->out, "{\"ok\":true,\"policies\":");
+	supervise_policies_json(r->ag->sv, r->out);
+	strbuf_puts(r->out, "}\n");
+	return 0;
+}
+
+static int do_policy_reload(struct request *r, struct isol_err *err)
+{
+	struct policy_errors errs;
+	int rc;
+
+	if (r->ag->sv == NULL)
+		return no_policies(err);
+	policy_errors_init(&errs);
+	rc = supervise_reload(r->ag->sv, &errs, err);
+	if (rc < 0 && errs.n) {
+		policy_errors_reply(r->out, err->msg, &errs);
+		rc = 0;
+	} else if (rc == 0) {
+		strbuf_printf(r->out, "{\"ok\":true,\"policies\":%zu}\n",
+			      supervise_policy_count(r->ag->sv));
+	}
+	policy_errors_fini(&errs);
+	return rc;
+}
+
+/* Validate a file's content sent by isolctl (read with the user's rights). */
+static int do_policy_check(struct request *r, struct isol_err *err)
+{
+	json_t *jn = json_object_get(r->root, "name"), *jc = json_object_get(r->root, "content");
+	struct policy_set *set = NULL;
+	struct policy_errors errs;
+	int rc;
+
+	if (!json_is_string(jn) || !json_is_string(jc))
+		return isol_err_set(err, -EINVAL, "policy_check needs 'name' and 'content' strings");
+	policy_errors_init(&errs);
+	rc = policy_set_load_buf(json_string_value(jn), json_string_value(jc),
+				 json_string_length(jc), &set, &errs);
+	if (rc == 0) {
+		strbuf_printf(r->out, "{\"ok\":true,\"policies\":%zu}\n", policy_set_count(set));
+	} else {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "%zu error%s", errs.total, errs.total == 1 ? "" : "s");
+		policy_errors_reply(r->out, msg, &errs);
+	}
+	policy_set_free(set);
+	policy_errors_fini(&errs);
+	return 0;
+}
+
+struct diag_ctx {
+	struct control_defer *defer;
+	char target[ISOL_TARGET_STRLEN];
+};
+
+static void diag_done(const struct probe_diag *d, void *data)
+{
+	struct diag_ctx *ctx = data;
+	struct strbuf out, text;
+	size_t i, k = 0;
+
+	strbuf_init(&out);
+	strbuf_init(&text);
+	probe_diag_format(d, &text);
+	strbuf_puts(&out, "{\"ok\":true,\"target\":");
+	strbuf_json_str(&out, ctx->target);
+	strbuf_puts(&out, ",\"results\":[");
+	for (i = 0; i < __PROBE_TYPE_MAX; i++) {
+		if (!(d->ran & (1u << i)))
+			continue;
+		strbuf_puts(&out, k++ ? "," : "");
+		probe_result_json((enum probe_type)i, &d->res[i], &out);
+	}
+	strbuf_puts(&out, "],\"text\":");
+	strbuf_json_str(&out, text.buf ? text.buf : "");
+	strbuf_puts(&out, "}\n");
+	control_resume(ctx->defer, out.buf, out.len);
+	strbuf_fini(&out);
+	strbuf_fini(&text);
+	free(ctx);
+}
+
+/* isolctl probe TARGET: ping, port, http status, timings, from this host and
+ * around isol's own rules. The answer comes when the probes are in. */
+static int do_probe(struct request *r, struct isol_err *err)
+{
+	json_t *jt = json_object_get(r->root, "target"), *jtypes = json_object_get(r->root, "types");
+	struct prober *pr = supervise_prober(r->ag->sv);
+	struct isol_target t;
+	struct probe_opts o;
+	struct diag_ctx *ctx;
+	unsigned types = 0;
+
+	if (!json_is_string(jt))
+		return isol_err_set(err, -EINVAL, "probe needs a 'target'");
+	if (isol_target_parse(json_string_value(jt), &t, err) < 0)
+		return -EINVAL;
+	if (!isol_target_is_host(&t) || t.port_lo != t.port_hi)
+		return isol_err_set(err, -EINVAL, "probe one address, with at most one port");
+	if (jtypes && json_is_array(jtypes)) {
+		size_t i;
+		json_t *v;
+
+		json_array_foreach(jtypes, i, v) {
+			enum probe_type ty;
+
+			if (!json_is_string(v) || probe_type_parse(json_string_value(v), &ty) < 0)
+				return isol_err_set(err, -EINVAL,
+						    "probe types are tcp, http, https, icmp");
+			types |= 1u << ty;
+		}
+	}
+	if (pr == NULL)
+		return isol_err_set(err, -ENOENT, "the agent has no prober");
+	memset(&o, 0, sizeof(o));
+	o.family = t.family;
+	memcpy(o.addr, t.addr, sizeof(o.addr));
+	o.port = isol_target_has_port(&t) ? t.port_lo : 0;
+	o.timeout_ms = 2000;
+	ctx = calloc(1, sizeof(*ctx));
+	if (ctx == NULL)
+		return isol_err_set(err, -ENOMEM, "out of memory");
+	isol_target_format(&t, ctx->target, sizeof(ctx->target));
+	ctx->defer = control_defer(r->ag->control);
+	if (ctx->defer == NULL) {
+		free(ctx);
+		return isol_err_set(err, -ENOMEM, "out of memory");
+	}
+	if (probe_diagnose(pr, &o, types, diag_done, ctx, err) == NULL) {
+		struct strbuf out;
+
+		strbuf_init(&out);
+		reply_err(&out, err->code ? err->code : -EINVAL, err);
+		control_resume(ctx->defer, out.buf, out.len);
+		strbuf_fini(&out);
+		free(ctx);
+	}
+	return 0;
+}
+
 static const struct verb {
 	const char *op;
 	bool mutates;
@@ -714,6 +908,10 @@ static const struct verb {
 	{ "show", false, do_show },      { "restore", true, do_restore },
 	{ "rollback", true, do_rollback }, { "apply", true, do_apply },
 	{ "status", false, do_status },  { "version", false, do_version },
+	{ "health", false, do_health },  { "pause", true, do_pause },
+	{ "resume", true, do_pause },    { "policy_list", false, do_policy_list },
+	{ "policy_reload", true, do_policy_reload }, { "policy_check", false, do_policy_check },
+	{ "probe", false, do_probe },
 };
 
 void verbs_handle(void *ctx, const struct control_peer *peer, char *line, size_t len,

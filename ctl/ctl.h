@@ -50,6 +50,10 @@ int ctl_verb_restore(struct ctl *ctl, int argc, char **argv);
 int ctl_verb_rollback(struct ctl *ctl, int argc, char **argv);
 int ctl_verb_apply(struct ctl *ctl, int argc, char **argv);
 int ctl_verb_status(struct ctl *ctl, int argc, char **argv);
+int ctl_verb_health(struct ctl *ctl, int argc, char **argv);
+int ctl_verb_pause(struct ctl *ctl, int argc, char **argv);
+int ctl_verb_policy(struct ctl *ctl, int argc, char **argv);
+int ctl_verb_probe(struct ctl *ctl, int argc, char **argv);
 int ctl_verb_version(struct ctl *ctl, int argc, char **argv);
 
 /* Report a local failure: "isolctl: MSG" on stderr and, with --json, an

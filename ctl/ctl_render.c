@@ -159,6 +159,18 @@ int ctl_render_error(FILE *err, const json_t *resp, const char *verb)
 		fputc(')', err);
 	}
 	fputc('\n', err);
+	{ /* one line per problem: policy files' file:line:col messages */
+		const json_t *details = json_object_get(e, "details");
+		size_t i;
+		json_t *d;
+
+		json_array_foreach(details, i, d) {
+			if (json_is_string(d)) {
+				ctl_put_safe(err, json_string_value(d));
+				fputc('\n', err);
+			}
+		}
+	}
 
 	if (code == NULL)
 		hint = NULL;

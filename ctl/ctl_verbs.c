@@ -494,3 +494,244 @@ int ctl_verb_version(struct ctl *ctl, int argc, char **argv)
 	json_decref(resp);
 	return CTL_EXIT_OK;
 }
+
+/* ---- automatic actions */
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "-";
+}
+
+int ctl_verb_health(struct ctl *ctl, int argc, char **argv)
+{
+	struct ctl_jw w;
+	struct ctl_resp resp;
+	json_t *targets, *t;
+	size_t i;
+	int rc;
+
+	if ((rc = no_arguments(ctl, argc, argv)) != 0 || (rc = start(ctl, &w, "health")) != 0)
+		return rc;
+	rc = call(ctl, argv[0], &w, CTL_TIMEOUT_MS, &resp);
+	if (rc != -1)
+		return rc;
+	targets = json_object_get(resp.obj, "targets");
+	if (json_is_true(json_object_get(resp.obj, "paused")))
+		fprintf(ctl->out, "automatic actions are PAUSED (isolctl resume); probing goes on\n");
+	if (json_array_size(targets) == 0)
+		fprintf(ctl->out, "no targets watched (no policies)\n");
+	else
+		fprintf(ctl->out, "%-14s %-24s %-10s %-5s %-5s %-5s %-6s %-7s %s\n", "POLICY",
+			"TARGET", "STATE", "LAST", "FAILS", "OKS", "LEVEL", "HOLD", "WHY");
+	json_array_foreach(targets, i, t) {
+		char hold[32] = "-", why[400];
+		json_int_t left = json_integer_value(json_object_get(t, "hold_left_ms"));
+		const char *refused = jstr(t, "refused"), *reason = jstr(t, "reason");
+
+		if (left > 0)
+			isol_duration_format((uint64_t)(left + 999) / 1000 * 1000, hold, sizeof(hold));
+		if (strcmp(refused, "none") != 0)
+			snprintf(why, sizeof(why), "refused (%s): %s", refused,
+				 jstr(t, "refused_reason"));
+		else
+			snprintf(why, sizeof(why), "%s", strcmp(reason, "") ? reason : "-");
+		fprintf(ctl->out, "%-14s %-24s %-10s %-5s %-5lld %-5lld %-6lld %-7s ",
+			jstr(t, "policy"), jstr(t, "target"), jstr(t, "state"), jstr(t, "last"),
+			(long long)json_integer_value(json_object_get(t, "fails")),
+			(long long)json_integer_value(json_object_get(t, "passes")),
+			(long long)json_integer_value(json_object_get(t, "level")), hold);
+		ctl_put_safe(ctl->out, why);
+		fputc('\n', ctl->out);
+	}
+	ctl_resp_fini(&resp);
+	return CTL_EXIT_OK;
+}
+
+int ctl_verb_pause(struct ctl *ctl, int argc, char **argv)
+{
+	struct ctl_jw w;
+	struct ctl_resp resp;
+	int rc;
+
+	if ((rc = no_arguments(ctl, argc, argv)) != 0 || (rc = start(ctl, &w, argv[0])) != 0)
+		return rc;
+	rc = call(ctl, argv[0], &w, CTL_TIMEOUT_MS, &resp);
+	if (rc != -1)
+		return rc;
+	fprintf(ctl->out, "%s\n",
+		strcmp(argv[0], "pause") == 0
+			? "automatic actions paused (probing goes on; isolctl resume to end)"
+			: "automatic actions resumed");
+	ctl_resp_fini(&resp);
+	return CTL_EXIT_OK;
+}
+
+/* policy list | reload | check FILE|- */
+int ctl_verb_policy(struct ctl *ctl, int argc, char **argv)
+{
+	struct ctl_jw w;
+	struct ctl_resp resp;
+	const char *sub = argc > 1 ? argv[1] : "";
+	int rc;
+
+	if (strcmp(sub, "list") == 0 || strcmp(sub, "reload") == 0) {
+		if (argc > 2)
+			return ctl_usage(ctl, argv[0], "unexpected argument '%s'", argv[2]);
+		if ((rc = start(ctl, &w, strcmp(sub, "list") == 0 ? "policy_list"
+								     : "policy_reload")) != 0)
+			return rc;
+		rc = call(ctl, argv[0], &w, CTL_TIMEOUT_MS, &resp);
+		if (rc != -1)
+			return rc;
+		if (strcmp(sub, "reload") == 0) {
+			fprintf(ctl->out, "policies reloaded: %lld\n",
+				(long long)json_integer_value(json_object_get(resp.obj, "policies")));
+		} else {
+			json_t *pols = json_object_get(resp.obj, "policies"), *p;
+			size_t i;
+
+			if (json_array_size(pols) == 0)
+				fprintf(ctl->out, "no policies\n");
+			json_array_foreach(pols, i, p) {
+				char *t = json_dumps(json_object_get(p, "targets"), JSON_COMPACT);
+				char *a = json_dumps(json_object_get(p, "actions"), JSON_COMPACT);
+				char *pr = json_dumps(json_object_get(p, "probes"), JSON_COMPACT);
+
+				fprintf(ctl->out, "%s%s  targets %s  probes %s  actions %s  restore %s  (%s)\n",
+					jstr(p, "name"),
+					json_is_false(json_object_get(p, "enabled")) ? " [disabled]" : "",
+					t ? t : "-", pr ? pr : "-", a ? a : "-", jstr(p, "restore"),
+					jstr(p, "file"));
+				free(t);
+				free(a);
+				free(pr);
+			}
+		}
+		ctl_resp_fini(&resp);
+		return CTL_EXIT_OK;
+	}
+	if (strcmp(sub, "check") == 0) {
+		const char *path = argc > 2 ? argv[2] : NULL;
+		char *content = NULL;
+		size_t len = 0;
+		FILE *f;
+
+		if (path == NULL || argc > 3)
+			return ctl_usage(ctl, argv[0], "policy check needs one FILE (or - for stdin)");
+		f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+		if (f == NULL)
+			return ctl_fail(ctl, CTL_EXIT_USAGE, ISOL_E_INVALID, "cannot read %s: %s", path,
+					strerror(errno));
+		{
+			char buf[65536];
+			size_t n;
+
+			while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+				char *c = realloc(content, len + n + 1);
+
+				if (c == NULL || len + n > (4u << 20)) {
+					free(c ? c : content);
+					if (f != stdin)
+						fclose(f);
+					return ctl_fail(ctl, CTL_EXIT_USAGE, ISOL_E_INVALID,
+							"%s is too large for a policy file", path);
+				}
+				content = c;
+				memcpy(content + len, buf, n);
+				len += n;
+			}
+		}
+		if (f != stdin)
+			fclose(f);
+		if ((rc = start(ctl, &w, "policy_check")) != 0) {
+			free(content);
+			return rc;
+		}
+		ctl_jw_key(&w, "name", false);
+		ctl_jw_str(&w, strcmp(path, "-") == 0 ? "<stdin>" : path,
+			   strlen(strcmp(path, "-") == 0 ? "<stdin>" : path));
+		ctl_jw_key(&w, "content", false);
+		ctl_jw_str(&w, content ? content : "", len);
+		free(content);
+		rc = call(ctl, argv[0], &w, CTL_TIMEOUT_MS, &resp);
+		if (rc != -1)
+			return rc;
+		fprintf(ctl->out, "%s: %lld polic%s, valid\n", path,
+			(long long)json_integer_value(json_object_get(resp.obj, "policies")),
+			json_integer_value(json_object_get(resp.obj, "policies")) == 1 ? "y" : "ies");
+		ctl_resp_fini(&resp);
+		return CTL_EXIT_OK;
+	}
+	return ctl_usage(ctl, argv[0], "expected: policy list | policy reload | policy check FILE");
+}
+
+/* probe TARGET [--type tcp|http|https|icmp]... */
+int ctl_verb_probe(struct ctl *ctl, int argc, char **argv)
+{
+	struct isol_err err = {0};
+	struct isol_target t;
+	char target[ISOL_TARGET_STRLEN];
+	const char *types[8];
+	struct ctl_jw w;
+	struct ctl_resp resp;
+	int ntypes = 0, i, rc;
+	const char *arg = NULL;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--type") == 0 && i + 1 < argc && ntypes < 8) {
+			const char *ty = argv[++i];
+
+			if (strcmp(ty, "tcp") && strcmp(ty, "http") && strcmp(ty, "https") &&
+			    strcmp(ty, "icmp"))
+				return ctl_usage(ctl, argv[0], "bad --type '%s' (tcp, http, https, icmp)",
+						 ty);
+			types[ntypes++] = ty;
+		} else if (argv[i][0] == '-') {
+			return ctl_usage(ctl, argv[0], "unknown option '%s'", argv[i]);
+		} else if (arg) {
+			return ctl_usage(ctl, argv[0], "unexpected argument '%s'", argv[i]);
+		} else {
+			arg = argv[i];
+		}
+	}
+	if (arg == NULL)
+		return ctl_usage(ctl, argv[0], "probe needs a TARGET (e.g. 10.0.0.5:5672)");
+	if (isol_target_parse(arg, &t, &err) < 0)
+		return ctl_usage(ctl, argv[0], "%s", err.msg);
+	isol_target_format(&t, target, sizeof(target));
+	if ((rc = start(ctl, &w, "probe")) != 0)
+		return rc;
+	ctl_jw_key(&w, "target", false);
+	ctl_jw_str(&w, target, strlen(target));
+	if (ntypes) {
+		ctl_jw_key(&w, "types", false);
+		ctl_jw_lit(&w, "[");
+		for (i = 0; i < ntypes; i++) {
+			if (i)
+				ctl_jw_lit(&w, ",");
+			ctl_jw_str(&w, types[i], strlen(types[i]));
+		}
+		ctl_jw_lit(&w, "]");
+	}
+	rc = call(ctl, argv[0], &w, CTL_TIMEOUT_MS, &resp);
+	if (rc != -1)
+		return rc;
+	fprintf(ctl->out, "%s (from this host, around isol's own rules)\n", target);
+	{ /* line by line: control characters inside a line are not ours to print */
+		const char *p = jstr(resp.obj, "text");
+
+		while (*p) {
+			size_t n = strcspn(p, "\n");
+			char line[512];
+
+			snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1), p);
+			ctl_put_safe(ctl->out, line);
+			fputc('\n', ctl->out);
+			p += n + (p[n] == '\n');
+		}
+	}
+	ctl_resp_fini(&resp);
+	return CTL_EXIT_OK;
+}

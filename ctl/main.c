@@ -104,6 +104,36 @@ static const struct verb verbs[] = {
      "  isolctl route 10.9.0.0/24 via 10.0.0.2 --ttl 2h --reason \"gw1 flapping\"\n"
      "  isolctl route 10.9.0.0/24 via 10.0.0.2 dev eth1 --metric 5\n"
      "  isolctl route 2001:db8:9::/48 blackhole\n"},
+    {"health", ctl_verb_health, "health",
+     "each watched target: state, last result, counts, hold, refusals",
+     "One line per target of the policies: its state (up, suspect, acted, probation,\n"
+     "up-recent, down, not-ready), the last probe result, consecutive failures and\n"
+     "passes, the hold-down level and time left, and why an automatic action was\n"
+     "refused (guard rails, freeze, rate limit, a person's rollback).\n"
+     "\n"
+     "Example:\n"
+     "  isolctl health\n"},
+    {"probe", ctl_verb_probe, "probe TARGET [--type tcp|http|https|icmp]...",
+     "one-shot diagnosis from this host: ping, port, HTTP status, timings",
+     "Probe TARGET now, from this host and around isol's own rules (the probe\n"
+     "carries isol's mark): icmp, plus tcp and http when TARGET has a port, unless\n"
+     "--type says which. The first question of any incident.\n"
+     "\n"
+     "Examples:\n"
+     "  isolctl probe 10.0.0.5:5672\n"
+     "  isolctl probe 10.0.0.7:443 --type https\n"},
+    {"pause", ctl_verb_pause, "pause", "no automatic actions (maintenance); probing goes on",
+     "Stop the policies from acting or restoring until isolctl resume.\n"},
+    {"resume", ctl_verb_pause, "resume", "automatic actions again", "End isolctl pause.\n"},
+    {"policy", ctl_verb_policy, "policy list | reload | check FILE",
+     "the loaded policies; reload them; validate a file",
+     "list: the policies the agent runs. reload: read the policy directory again,\n"
+     "all files or none (an error keeps the running policies; every error is shown\n"
+     "as FILE:LINE:COL: message). check FILE: validate a file without loading it.\n"
+     "\n"
+     "Examples:\n"
+     "  isolctl policy check /etc/isol/policies.d/rabbitmq.yaml\n"
+     "  isolctl policy reload\n"},
     {"list", ctl_verb_list, "list", "the active actions, with age, remaining TTL and hits",
      "One line per active action: ID KIND TARGET DIR MODE AGE TTL ORIGIN ACTOR HITS\n"
      "REASON. TTL is the time left (- when the action has none), HITS the packets it\n"

@@ -5,16 +5,19 @@
 set -euo pipefail
 
 PKGS=(build-essential pkg-config libmnl-dev libnftnl-dev libnl-3-dev libnl-route-3-dev
-      libev-dev libjansson-dev libcmocka-dev libnetfilter-conntrack-dev nftables iproute2
-      procps util-linux jq conntrack)
+      libev-dev libjansson-dev libcmocka-dev libnetfilter-conntrack-dev libyaml-dev
+      libcurl4-openssl-dev nftables iproute2
+      procps util-linux jq conntrack openssl)
 
 missing() {
 	command -v pkg-config >/dev/null || return 0
-	pkg-config --exists libmnl libnftnl libnl-route-3.0 jansson cmocka libnetfilter_conntrack || return 0
+	pkg-config --exists libmnl libnftnl libnl-route-3.0 jansson cmocka libnetfilter_conntrack \
+		yaml-0.1 libcurl || return 0
 	[ -f /usr/include/ev.h ] || return 0
 	command -v nft >/dev/null && command -v ip >/dev/null && command -v cc >/dev/null || return 0
 	command -v jq >/dev/null || return 0
 	command -v conntrack >/dev/null || return 0
+	command -v openssl >/dev/null || return 0
 	command -v unshare >/dev/null || return 0
 	return 1
 }
