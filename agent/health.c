@@ -546,12 +546,33 @@ static int best_backup(struct health *h, const struct hgroup *g, uint64_t now)
 	return -1;
 }
 
+/* A backup whose first verdict since the start is still to come: until it
+ * is in, the group's failover state (kept across a restart) stands. */
+static bool backups_unprobed(const struct health *h, const struct hgroup *g)
+{
+	unsigned i;
+
+	for (i = g->nprimary; i < g->n; i++) {
+		const struct htarget *b = &h->t[g->first + i];
+
+		if (b->state == HEALTH_NOT_READY && b->last_at == 0 && b->fails == 0)
+			return true;
+	}
+	return false;
+}
+
 /* An existing steer keeps its backup through a suspect probe or two; it
  * moves when the backup has failed `fall` times. */
 static bool backup_lost(const struct health *h, int bk)
 {
-	return bk < 0 || (h->t[bk].state != HEALTH_UP && h->t[bk].state != HEALTH_UP_RECENT &&
-			  h->t[bk].state != HEALTH_SUSPECT);
+	if (bk < 0)
+		return true;
+	/* a backup not probed yet since a restart is not lost: its first
+	 * verdict decides, not the agent's own restart */
+	if (h->t[bk].state == HEALTH_NOT_READY && h->t[bk].last_at == 0 && h->t[bk].fails == 0)
+		return false;
+	return h->t[bk].state != HEALTH_UP && h->t[bk].state != HEALTH_UP_RECENT &&
+	       h->t[bk].state != HEALTH_SUSPECT;
 }
 
 static void describe_backups(const struct health *h, const struct hgroup *g, uint64_t now,
@@ -662,6 +683,8 @@ static void group_evaluate(struct health *h, struct hgroup *g, uint64_t now)
 		act_replace(h, m, g->c.kinds, b, why, now);
 	}
 
+	if (g->panic && b < 0 && steer && backups_unprobed(h, g))
+		return; /* a restart: the backups' first probes decide, not their absence */
 	if (g->panic && b < 0) {
 		snprintf(why, sizeof(why), "panic: %u of %u primaries up%s: fail open", up, n,
 			 steer ? " and no backup ready" : "");

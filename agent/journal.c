@@ -44,6 +44,7 @@ struct journal {
 	uint64_t next_floor;	/* no id below this may be handed out again */
 	uint64_t torn;		/* bytes of a torn last record cut away at open */
 	bool txn;		/* the buffered records are framed begin .. commit */
+	json_t *health;		/* key -> latest health state (replayed and written) */
 	uint64_t spilled;	/* bytes of this transaction written, not yet synced */
 };
 
@@ -479,6 +480,31 @@ int journal_renew(struct journal *j, uint64_t id, uint64_t expires_ms)
 	return record_end(j, start);
 }
 
+int journal_health(struct journal *j, const char *key, const json_t *state)
+{
+	size_t start = j->buf.len;
+	char *text = json_dumps(state, JSON_COMPACT);
+
+	if (text == NULL)
+		return -ENOMEM;
+	put_lit(&j->buf, "{\"t\":\"health\",\"key\":");
+	put_str(&j->buf, key);
+	put_lit(&j->buf, ",\"s\":");
+	put_mem(&j->buf, text, strlen(text));
+	put_lit(&j->buf, "}\n");
+	free(text);
+	if (j->health == NULL)
+		j->health = json_object();
+	if (j->health)
+		json_object_set_new(j->health, key, json_deep_copy(state));
+	return record_end(j, start);
+}
+
+const json_t *journal_health_states(const struct journal *j)
+{
+	return j->health;
+}
+
 int journal_refused(struct journal *j, const char *op, const char *why,
 		    const struct isol_actor *actor, uint64_t at_ms)
 {
@@ -750,6 +776,7 @@ void journal_close(struct journal *j)
 	if (j->dirfd != -1)
 		close(j->dirfd);
 	jbuf_free(&j->buf);
+	json_decref(j->health);
 	free(j->path);
 	free(j->dir);
 	free(j);
@@ -1099,6 +1126,23 @@ static int replay_line(struct isol_actions *set, const char *line, size_t len, u
 	return rc;
 }
 
+/* A health record: kept by key, the latest wins. A bad one is dropped: the
+ * state machine then starts that target afresh, the safe default. */
+static void replay_health(struct journal *j, const char *line, size_t len)
+{
+	json_t *o = json_loadb(line, len, 0, NULL);
+	const char *key = json_string_value(json_object_get(o, "key"));
+	json_t *state = json_object_get(o, "s");
+
+	if (key && json_is_object(state)) {
+		if (j->health == NULL)
+			j->health = json_object();
+		if (j->health)
+			json_object_set(j->health, key, state);
+	}
+	json_decref(o);
+}
+
 /* Is there a commit record after @from (a line of its own)? */
 static bool txn_committed(const char *map, size_t len, size_t from)
 {
@@ -1165,6 +1209,10 @@ int journal_replay(struct journal *j, struct isol_actions *set, struct isol_err 
 			framing++;
 			continue;
 		}
+		if (n > 20 && memcmp(line, "{\"t\":\"health\",", sizeof("{\"t\":\"health\",") - 1) == 0) {
+			replay_health(j, line, n);
+			continue;
+		}
 		rc = replay_line(set, line, n, &max_id, &meta_next, &le);
 		if (rc == -ENOMEM) {
 			rc = isol_err_set(err, -ENOMEM, "%s:%llu: out of memory", j->path,
@@ -1211,6 +1259,23 @@ int journal_compact(struct journal *j, const struct isol_actions *set, struct is
 		return isol_err_set(err, -EBUSY,
 				    "journal has records not yet synced; sync before compacting");
 	put_meta(&out, next_id);
+	if (j->health) {
+		const char *key;
+		json_t *state;
+
+		json_object_foreach(j->health, key, state) {
+			char *text = json_dumps(state, JSON_COMPACT);
+
+			if (text == NULL)
+				continue;
+			put_lit(&out, "{\"t\":\"health\",\"key\":");
+			put_str(&out, key);
+			put_lit(&out, ",\"s\":");
+			put_mem(&out, text, strlen(text));
+			put_lit(&out, "}\n");
+			free(text);
+		}
+	}
 	for (a = set->head; a; a = a->next) {
 		put_add(&out, a);
 		records++;

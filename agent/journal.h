@@ -41,6 +41,15 @@ int journal_del(struct journal *j, uint64_t id, const char *why, const struct is
 		uint64_t at_ms);
 /* A new expiry for a live action (TTL renewal): {"t":"renew","id":7,"expires_ms":..}. */
 int journal_renew(struct journal *j, uint64_t id, uint64_t expires_ms);
+/* The health state of one watched target (level, hold, decision state), so
+ * a restart or a crash loop keeps it: {"t":"health","key":"POLICY TARGET",
+ * "s":{...}}. The latest record of each key wins; replay keeps them for
+ * journal_health() and compaction writes them again. Takes a reference
+ * to nothing: @state is copied. */
+int journal_health(struct journal *j, const char *key, const json_t *state);
+/* After replay: an object mapping each key to its latest state (borrowed;
+ * valid until the journal is closed). */
+const json_t *journal_health_states(const struct journal *j);
 int journal_refused(struct journal *j, const char *op, const char *why,
 		    const struct isol_actor *actor, uint64_t at_ms);
 /* Drop what was buffered since the last sync (the kernel refused the batch). */

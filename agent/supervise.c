@@ -11,6 +11,7 @@
 #include "agent.h"
 #include "health.h"
 #include "isol/duration.h"
+#include "journal.h"
 #include "log.h"
 #include "policy_parse.h"
 #include "probe.h"
@@ -386,6 +387,70 @@ static void act(struct supervise *sv, const struct health_decision *d)
 		 t->name, d->reason, d->level, (unsigned long long)d->hold_ms);
 }
 
+/* Journal @target's health state (level, hold, decision state): a restart,
+ * or a crash loop, must not reset a hold or forget a rollback. */
+static void persist(struct supervise *sv, unsigned target)
+{
+	struct sv_target *t = &sv->targets[target];
+	struct health_saved saved;
+	char key[POLICY_NAME_MAX + ISOL_TARGET_STRLEN + 2];
+	json_t *o;
+
+	if (health_save(sv->health, target, now_mono(), isol_now_ms(), &saved) < 0)
+		return;
+	o = health_saved_to_json(&saved);
+	if (o == NULL)
+		return;
+	snprintf(key, sizeof(key), "%s %s", t->pol->name, t->name);
+	if (journal_health(sv->ag->journal, key, o) < 0 || journal_sync(sv->ag->journal) < 0) {
+		journal_discard(sv->ag->journal);
+		log_warn("policy %s: cannot journal the state of %s", t->pol->name, t->name);
+	}
+	json_decref(o);
+}
+
+/* Bring back the journaled health state of every target (at start). */
+static void restore_states(struct supervise *sv)
+{
+	const json_t *states = journal_health_states(sv->ag->journal);
+	size_t i, k;
+
+	if (states == NULL)
+		return;
+	for (i = 0; i < sv->ntargets; i++) {
+		struct sv_target *t = &sv->targets[i];
+		char key[POLICY_NAME_MAX + ISOL_TARGET_STRLEN + 2];
+		struct isol_err err = { 0, "" };
+		struct health_saved saved;
+		struct health_status st;
+		const json_t *o;
+		bool have = false;
+
+		snprintf(key, sizeof(key), "%s %s", t->pol->name, t->name);
+		o = json_object_get(states, key);
+		if (o == NULL)
+			continue;
+		if (health_saved_from_json(o, &saved, &err) < 0) {
+			log_warn("policy %s: the journaled state of %s is not usable: %s",
+				 t->pol->name, t->name, err.msg);
+			continue;
+		}
+		if (health_load(sv->health, &saved, now_mono(), isol_now_ms()) < 0) {
+			log_warn("policy %s: cannot restore the state of %s", t->pol->name,
+				 t->name);
+			continue;
+		}
+		log_info("policy %s: %s restored: %s, level %u", t->pol->name, t->name,
+			 health_state_name(saved.state), saved.level);
+		for (k = 0; k < POLICY_ACTIONS_MAX; k++)
+			have |= t->ids[k] != 0;
+		if (health_status(sv->health, (unsigned)i, now_mono(), &st) == 0 && st.kinds &&
+		    !have) /* acted on, but its action is gone (expired while we were down) */
+			health_note_not_applied(sv->health, (unsigned)i, "its action is gone",
+						now_mono());
+	}
+}
+
 static void run_decisions(struct supervise *sv)
 {
 	struct health_decision d;
@@ -406,6 +471,7 @@ static void run_decisions(struct supervise *sv)
 				 t->name, health_refusal_name(d.why), d.reason);
 			break;
 		}
+		persist(sv, d.target);
 	}
 }
 
@@ -516,6 +582,7 @@ int supervise_open(struct supervise **svp, struct isol_agent *ag, const char *di
 	if (rc < 0)
 		goto err_free;
 	adopt_actions(sv);
+	restore_states(sv);
 	ev_timer_init(&sv->tick, tick_cb, 0.0, 0.0);
 	sv->tick.data = sv;
 	tick_arm(sv);
@@ -629,6 +696,7 @@ void supervise_action_removed(struct supervise *sv, const struct isol_action *a,
 			health_note_restored(sv->health, (unsigned)i, now_mono());
 		else
 			health_note_rolled_back(sv->health, (unsigned)i, now_mono());
+		persist(sv, (unsigned)i);
 		run_decisions(sv);
 		return;
 	}
