@@ -51,6 +51,19 @@ RABBIT_PID=$BG_PID
 bg_server postgres "$TOOLS/tcpserve" --name postgres --ready-file "$TMP/postgres.ready" "$H4:5432"
 bg_server backup "$TOOLS/tcpserve" --name rabbitmq-backup --ready-file "$TMP/backup.ready" "$H4:5672"
 wait_until 3000 test -e "$TMP/backup.ready" || die "the backup did not start: $(cat "$TMP/backup.out")"
+bg_server payments "$TOOLS/tcpserve" --name payments --ready-file "$TMP/payments.ready" "$S4:8443"
+PAY_PID=$BG_PID
+bg_server payments2 "$TOOLS/tcpserve" --name payments-standby --ready-file "$TMP/payments2.ready" "$H4:8443"
+wait_until 3000 test -e "$TMP/payments.ready" || die "payments did not start"
+mkdir -p "$TMP/policies"
+cat >"$TMP/policies/payments.yaml" <<EOF
+# payments: steer its callers to the standby when it stops answering
+name: payments
+targets: [10.77.0.2:8443, 10.77.0.3:8443]   # primary, then the standby
+probe: { type: tcp, interval: 1s, fast_interval: 200ms, timeout: 300ms, fall: 3, rise: 2 }
+action: { kind: steer, ttl: 10m }
+hold: { base: 2s, max: 60s }
+EOF
 HOSTS=$TMP/hosts
 printf '127.0.0.1\tlocalhost\n10.77.0.2\tmq.internal   # the broker\n' >"$HOSTS"
 cp "$HOSTS" "$TMP/hosts.orig"
@@ -61,7 +74,7 @@ resolve() {
 wait_until 3000 test -e "$TMP/rabbitmq.ready" || die "rabbitmq did not start: $(cat "$TMP/rabbitmq.out")"
 wait_until 3000 test -e "$TMP/postgres.ready" || die "postgres did not start: $(cat "$TMP/postgres.out")"
 FAIL=0
-start_agent --hosts-file "$HOSTS" >/dev/null || die "the agent did not start: $(tail -n 5 "$AGENT_LOG")"
+start_agent --hosts-file "$HOSTS" --policies "$TMP/policies" >/dev/null || die "the agent did not start: $(tail -n 5 "$AGENT_LOG")"
 say "  isolagent running (pid $AGENT_PID), socket $SOCK"
 
 step "rabbitmq answers (tcpcheck connects and reads the server's banner)"
@@ -134,7 +147,38 @@ fi
 show "isolctl list" isolctl list
 say "${HI}-> restored; without the rollback each action would have expired by itself$OFF"
 
+step "Nobody awake: a policy watches payments and fails over by itself"
+show "cat payments.yaml" cat "$TMP/policies/payments.yaml"
+standby_up() { [ "$(ctl --json health | jq -r '[.targets[].state] | join(" ")')" = "up up" ]; }
+wait_until 5000 standby_up || die "the policy's targets are not up: $(ctl health)"
+show "isolctl health" isolctl health
+show "tcpcheck 10.77.0.2:8443" tcpcheck "$S4:8443"
+say "${HI}-> payments answers; its standby is probed too, and ready$OFF"
+kill "$PAY_PID"
+T0=$(now_ms)
+say "${HI}(payments is stopped now)$OFF"
+while :; do
+	OUT=$(tcpcheck "$S4:8443" 2>&1)
+	[[ "$OUT" == "ok payments-standby"* ]] && break
+	[ $(($(now_ms) - T0)) -gt 5000 ] && die "no automatic failover within 5 s: $OUT"
+	sleep 0.05
+done
+say "${HI}-> callers of 10.77.0.2:8443 reach the standby $(($(now_ms) - T0)) ms after payments stopped, and nobody typed a thing$OFF"
+show "isolctl list" isolctl list
+show "isolctl health" isolctl health
+bg_server payments3 "$TOOLS/tcpserve" --name payments --ready-file "$TMP/payments3.ready" "$S4:8443"
+T0=$(now_ms)
+say "${HI}(payments is started again)$OFF"
+while :; do
+	OUT=$(tcpcheck "$S4:8443" 2>&1)
+	[[ "$OUT" == "ok payments "* ]] && break
+	[ $(($(now_ms) - T0)) -gt 15000 ] && die "no automatic restore within 15 s: $OUT"
+	sleep 0.1
+done
+say "${HI}-> traffic is back on payments $(($(now_ms) - T0)) ms after it came back (2 good probes after a 2 s hold-down)$OFF"
+show "isolctl list" isolctl list
+
 step "Done"
-say "${OK}isol demo finished: isolate -> steer to the backup -> pin the name -> roll back -> restored.$OFF"
+say "${OK}isol demo finished: isolate -> steer to the backup -> pin the name -> roll back -> automatic failover and restore.$OFF"
 say "Namespaces, processes and files are removed on exit."
 exit 0
