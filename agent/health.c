@@ -555,7 +555,7 @@ static bool backups_unprobed(const struct health *h, const struct hgroup *g)
 	for (i = g->nprimary; i < g->n; i++) {
 		const struct htarget *b = &h->t[g->first + i];
 
-		if (b->state == HEALTH_NOT_READY && b->last_at == 0 && b->fails == 0)
+		if (b->state == HEALTH_NOT_READY && b->fails == 0)
 			return true;
 	}
 	return false;
@@ -569,7 +569,7 @@ static bool backup_lost(const struct health *h, int bk)
 		return true;
 	/* a backup not probed yet since a restart is not lost: its first
 	 * verdict decides, not the agent's own restart */
-	if (h->t[bk].state == HEALTH_NOT_READY && h->t[bk].last_at == 0 && h->t[bk].fails == 0)
+	if (h->t[bk].state == HEALTH_NOT_READY && h->t[bk].fails == 0)
 		return false;
 	return h->t[bk].state != HEALTH_UP && h->t[bk].state != HEALTH_UP_RECENT &&
 	       h->t[bk].state != HEALTH_SUSPECT;

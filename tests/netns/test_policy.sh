@@ -52,6 +52,7 @@ health_field() { # POLICY TARGET FIELD: one field of the target in `isolctl heal
 }
 state_of() { health_field "$1" "$2" state; }
 state_is() { [ "$(state_of "$1" "$2")" = "$3" ]; } # for wait_until: read each time
+well() { [[ "$(state_of "$1" "$2")" =~ ^(up|up-recent)$ ]]; }
 count_is() { [ "$(origin_count "$1")" = "$2" ]; }
 until_ok() { # ADDR PORT NAME MS: poll until NAME answers; prints the ms it took
 	local t0 lim
@@ -115,9 +116,13 @@ r=$(health_field api "$H4:7002/tcp" refused)
 assert_ne none "$r" "health says why ($r: $(health_field api "$H4:7002/tcp" refused_reason))"
 serve apiA2 "$S4:7002"
 serve apiB2 "$H4:7002"
-wait_until 10000 count_is api 0 &&
-	pass "isolation lifted after the group recovered" || fail "isolation not lifted"
 assert_ok $S4 7002 apiA2
+assert_ok $H4 7002 apiB2
+wait_until 10000 well api "$S4:7002/tcp" && wait_until 10000 well api "$H4:7002/tcp" &&
+	pass "the group is up again" ||
+	fail "the group is not up again: $(ctl health)"
+wait_until 3000 count_is api 0 && pass "no isolation left once the group recovered" ||
+	fail "isolations left: $(origin_count api)"
 
 # ---- a backup that is down is never steered to ------------------------------
 stop_pid "$LONELYA"
