@@ -123,6 +123,7 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all tools
 	$(Q)tests/bench/run.sh
+	$(Q)tests/bench/prober.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin

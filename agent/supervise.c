@@ -228,6 +228,9 @@ static void probe_done(const struct probe_result *res, void *data)
 
 	sv->targets[arg->target].running[arg->probe] = NULL;
 	sv->targets[arg->target].args[arg->probe] = NULL;
+	if (res->status == PROBE_FAIL) /* make bench reads it: failure to action */
+		log_debug("probe fail: %s probe %u: %s", sv->targets[arg->target].name, arg->probe,
+			  res->reason);
 	health_feed(sv->health, arg->target, arg->round, arg->probe, map[res->status],
 		    res->reason[0] ? res->reason : NULL, now_mono());
 	free(arg);
