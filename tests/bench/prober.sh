@@ -60,5 +60,6 @@ printf '%-52s %9s%%  %-28s %s\n' "10,000 tcp targets at 1 s: prober CPU (one cor
 printf '%-52s %8s ms  %-28s %s\n' "first failed probe -> steer applied (median of ${#delays[@]})" "${median:-?}" "<= fall x fast + 5 = $goal ms" "$(verdict "${median:-}" $goal)"
 printf 'details: probectl: %s\n' "$(tr '\n' ' ' <<<"$OUT")"
 printf 'details: failure-to-action runs (ms): %s\n' "${delays[*]:-none}"
-FAIL=0
-finish >/dev/null
+# figures, not checks: exit 0 when they were measured (cleanup runs on exit)
+[ -n "${cpu:-}" ] && [ -n "${median:-}" ]
+exit $?
