@@ -130,7 +130,10 @@ install: all
 	install -m 0755 $(BUILD)/isolagent $(DESTDIR)$(PREFIX)/sbin/isolagent
 	install -m 0755 $(BUILD)/isolctl $(DESTDIR)$(PREFIX)/bin/isolctl
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	install -m 0644 scripts/isolagent.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	sed 's|/usr/local|$(PREFIX)|g' scripts/isolagent.service \
+		>$(DESTDIR)$(PREFIX)/lib/systemd/system/isolagent.service
+	install -d $(DESTDIR)$(PREFIX)/share/doc/isol/policies
+	install -m 0644 policies/*.yaml $(DESTDIR)$(PREFIX)/share/doc/isol/policies/
 
 format:
 	clang-format -i $(LIB_SRC) $(AGENT_SRC) agent/main.c $(CTL_SRC) include/isol/*.h agent/*.h
