@@ -42,6 +42,13 @@ action: { kind: isolate, ttl: 1m }
 hold: { base: 2s, max: 20s }
 EOF
 
+cat >"$POL/60-renew.yaml" <<EOF
+name: renew
+targets: [$S4:7006, $H4:7006]
+probe: $TIMING
+action: { kind: steer, ttl: 5s }
+EOF
+
 serve() { # NAME ADDR:PORT: a tcpserve that says NAME; its pid in $BG_PID
 	bg_server "$1" "$TOOLS/tcpserve" --name "$1" --ready-file "$TMP/$1.ready" "$2"
 	wait_until 3000 test -e "$TMP/$1.ready" || fail "server $1 did not start"
@@ -73,6 +80,8 @@ serve mqB "$H4:7001"
 serve apiA "$S4:7002"; APIA=$BG_PID
 serve apiB "$H4:7002"; APIB=$BG_PID
 serve lonelyA "$S4:7003"; LONELYA=$BG_PID
+serve renewA "$S4:7006"; RENEWA=$BG_PID
+serve renewB "$H4:7006"
 bg_server webA "$TOOLS/httpserve" --name webA --status 200 --ready-file "$TMP/webA.ready" "$S4:7004"
 WEBA=$BG_PID
 bg_server webB "$TOOLS/httpserve" --name webB --ready-file "$TMP/webB.ready" "$H4:7004"
@@ -80,7 +89,7 @@ wait_until 3000 test -e "$TMP/webA.ready" && wait_until 3000 test -e "$TMP/webB.
 	fail "http servers did not start"
 
 start_agent --policies "$POL" || finish
-assert_eq 4 "$(ctl --json policy list | jq '.policies | length')" "four policies loaded"
+assert_eq 5 "$(ctl --json policy list | jq '.policies | length')" "five policies loaded"
 wait_until 3000 state_is mq "$H4:7001/tcp" up &&
 	pass "the backup becomes ready after rise passes" ||
 	fail "the backup is not ready: $(state_of mq "$H4:7001/tcp")"
@@ -99,6 +108,20 @@ serve mqA2 "$S4:7001"; MQA=$BG_PID
 ms=$(until_ok $S4 7001 mqA2 10000)
 [[ "$ms" =~ ^[0-9]+$ ]] && pass "traffic back on the restarted primary after $ms ms" ||
 	fail "traffic not back on the primary: $ms"
+
+# ---- an automatic action outlives its TTL while it is still needed (renewed) ----
+stop_pid "$RENEWA"
+wait_until 3000 count_is renew 1 || fail "renew: no steer"
+id_before=$(list_json | jq -r '.[] | select(.origin == "policy:renew") | .id')
+exp_before=$(list_json | jq -r '.[] | select(.origin == "policy:renew") | .expires_ms')
+sleep 6 # past the 5 s TTL
+assert_eq "$id_before" "$(list_json | jq -r '.[] | select(.origin == "policy:renew") | .id')" \
+	"the steer is still in place after its TTL (renewed, same id)"
+exp_after=$(list_json | jq -r '.[] | select(.origin == "policy:renew") | .expires_ms')
+[ "${exp_after:-0}" -gt "${exp_before:-0}" ] && pass "its expiry moved on ($exp_before -> $exp_after)" ||
+	fail "its expiry did not move ($exp_before -> $exp_after)"
+assert_ok $S4 7006 renewB
+serve renewA2 "$S4:7006"
 
 # ---- isolate: acted on while down ------------------------------------------------
 stop_pid "$APIA"
@@ -153,7 +176,7 @@ printf 'name: broken\ntargets: [%s:7005]\nprobe: { type: tcp, fall: 0 }\naction:
 run_ctl policy reload
 assert_eq 2 "$RC" "a broken reload is refused" "$OUT"
 assert_contains "$OUT" "50-broken.yaml:3:" "the message names file:line:col"
-assert_eq 4 "$(ctl --json policy list | jq '.policies | length')" "the old policies keep running"
+assert_eq 5 "$(ctl --json policy list | jq '.policies | length')" "the old policies keep running"
 rm -f "$POL/50-broken.yaml"
 
 # ---- a restart keeps the automatic action and the hold level ----------------------
