@@ -639,9 +639,11 @@ int agent_remove(struct isol_agent *ag, struct isol_action **acts, size_t n, con
 		log_info("action %llu removed (%s, uid %u)", (unsigned long long)acts[i]->id, why,
 			 req->actor.uid);
 		actions_remove(&ag->actions, acts[i]);
-		if (ag->sv && strcmp(why, "policy") != 0)
-			supervise_action_removed(ag->sv, acts[i], why);
 	}
+	/* only now: what the state machine decides may remove other actions,
+	 * and every one of @acts must be out of the set by then */
+	for (i = 0; i < n && ag->sv && strcmp(why, "policy") != 0; i++)
+		supervise_action_removed(ag->sv, acts[i], why);
 	if (ag->actions.count == 0 || journal_records(ag->journal) > 4 * ag->actions.count + 1000) {
 		struct isol_err cerr = { 0, "" };
 
