@@ -193,6 +193,14 @@ assert_eq "$level" "$(health_field mq "$S4:7001/tcp" level)" "the hold level sur
 assert_eq acted "$(state_of mq "$S4:7001/tcp")" "and so does the decision state"
 assert_ok $S4 7001 mqB
 
+# ---- a person rolls back every automatic action at once: the agent stays well -------
+n=$(list_json | jq '[.[] | select(.origin | startswith("policy:"))] | length')
+assert_ctl 0 rollback --all
+assert_ctl 0 status
+log "rolled back $n automatic actions; the agent still answers"
+r=$(health_field mq "$S4:7001/tcp" rolled_back)
+assert_eq true "$r" "health says mq was rolled back by a person (not acted on again until it recovers)"
+
 # ---- pause: probing goes on, no automatic actions ---------------------------------
 assert_ctl 0 pause
 assert_eq true "$(ctl --json health | jq .paused)" "health says paused"
