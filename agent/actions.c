@@ -9,6 +9,7 @@
  *                                     apply of 100,000 lines stays linear.
  * The table grows before it is half full, which keeps probe runs short. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -161,6 +162,19 @@ struct isol_action *action_new(void)
 	else
 		isol_spec_init(&a->spec);
 	return a;
+}
+
+struct isol_action *action_shrink(struct isol_action *a)
+{
+	size_t size = offsetof(struct isol_action, spec) + offsetof(struct isol_spec, reason);
+	struct isol_action *n;
+
+	if (a->spec.kind == ISOL_KIND_PIN)
+		size += sizeof(a->spec.reason) + strlen(a->spec.host) + 1;
+	else
+		size += strlen(a->spec.reason) + 1;
+	n = realloc(a, size);
+	return n ? n : a;
 }
 
 void action_free(struct isol_action *a)

@@ -18,7 +18,6 @@ struct isol_actor {
 
 struct isol_action {
 	uint64_t id;
-	struct isol_spec spec;
 	uint64_t created_ms; /* wall clock, ms since the epoch */
 	uint64_t expires_ms; /* wall clock; 0 = no TTL */
 	char origin[48];     /* "cli", "apply", "policy:NAME" */
@@ -31,6 +30,12 @@ struct isol_action {
 	/* bookkeeping owned by actions.c */
 	struct isol_action *hnext; /* id hash chain */
 	struct isol_action *prev, *next; /* creation order */
+
+	/* Last: once action_shrink() has run, the spec ends right after the
+	 * reason's NUL (and, for a pin, the hostname's): 100,000 isolations
+	 * do not carry 100,000 empty 254-byte hostnames. Read its fields; never
+	 * copy or overwrite it whole after that. */
+	struct isol_spec spec;
 };
 
 struct isol_actions {
@@ -46,6 +51,10 @@ void actions_fini(struct isol_actions *set); /* frees every action */
 
 /* A zeroed action owned by the caller until actions_insert(). NULL on ENOMEM. */
 struct isol_action *action_new(void);
+/* Give back the unused tail of @a's spec (see struct isol_action), once its
+ * spec is final and before anyone else holds @a. Returns the action (moved,
+ * or @a itself when it cannot shrink). */
+struct isol_action *action_shrink(struct isol_action *a);
 void action_free(struct isol_action *a);
 
 /* Give @a an id (if 0) and take ownership. An explicit id (journal replay)

@@ -543,6 +543,7 @@ int agent_add_actions(struct isol_agent *ag, struct isol_action **acts, size_t n
 	}
 
 	for (i = 0; i < n; i++) {
+		acts[i] = action_shrink(acts[i]); /* final now: give back its unused tail */
 		rc = actions_insert(&ag->actions, acts[i]);
 		if (rc == 0)
 			rc = journal_add(ag->journal, acts[i]);

@@ -1057,6 +1057,7 @@ static int replay_add(struct isol_actions *set, const json_t *o, uint64_t *max_i
 		rc = -EBADMSG;
 		goto free_action;
 	}
+	a = action_shrink(a);
 	rc = actions_insert(set, a);
 	if (rc == -EEXIST)
 		rc = isol_err_set(le, -EBADMSG, "duplicate id %llu", (unsigned long long)a->id);

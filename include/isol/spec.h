@@ -59,19 +59,22 @@ struct isol_spec {
 	enum isol_mode mode;       /* isolate */
 	uint64_t ttl_ms;           /* 0 = no expiry */
 	bool force;                /* allow protected targets */
-	char reason[ISOL_REASON_MAX + 1];
 
 	/* where to: steer --to, pin's ADDR, route's gateway */
 	int to_family;             /* 0 when unset */
 	uint8_t to_addr[16];
 	uint16_t to_port;          /* steer: 0 = the target's own port */
 	bool kill_flows, no_check; /* steer */
-	char host[ISOL_HOST_MAX + 1]; /* pin */
 	uint16_t check_port;       /* pin: 0 = no check */
 	enum isol_route_type route_type;
 	char dev[ISOL_DEV_MAX + 1]; /* route: "" = any */
 	uint32_t metric;           /* route: 0 = kernel default */
 	bool replace;              /* route: may replace an existing route */
+
+	/* The two long strings come last, in this order: an action in the
+	 * agent's set is allocated only as long as it needs (actions.h). */
+	char reason[ISOL_REASON_MAX + 1];
+	char host[ISOL_HOST_MAX + 1]; /* pin */
 };
 
 /* Defaults: isolate, out, reject, no TTL, no reason. */
