@@ -352,7 +352,7 @@ static int cmp_spec_idx(const void *a, const void *b)
 
 	if (c == 0)
 		c = memcmp(&x->target, &y->target, sizeof(x->target));
-	if (c == 0)
+	if (c == 0 && x->kind == ISOL_KIND_PIN) /* only a pin has its hostname (actions.h) */
 		c = strcasecmp(x->host, y->host);
 	if (c)
 		return c;

@@ -211,11 +211,13 @@ static int commit_actions(struct isol_agent *ag, struct agent_req *req, struct i
 			  struct isol_err *err)
 {
 	struct changes ch = { NULL, 0 };
-	struct isol_spec first = acts[0]->spec;
+	struct isol_spec first;
 	struct strbuf tmp;
 	size_t bad = n;
 	int rc;
 
+	if (source == NULL) /* one action, not shrunk yet: the dry run shows it */
+		first = acts[0]->spec;
 	strbuf_init(&tmp);
 	ch.out = &tmp;
 	req->change_fn = change_line;
@@ -520,7 +522,8 @@ static int do_apply(struct request *r, struct isol_err *err)
 		}
 		a->spec.force |= force;
 		lineno[n] = i + 1;
-		acts[n++] = a;
+		/* final: give back the unused tail before the next line */
+		acts[n++] = action_shrink(a);
 		a = NULL;
 	}
 	action_free(a);
