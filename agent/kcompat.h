@@ -21,6 +21,8 @@
 /* set element comment in NFTA_SET_ELEM_USERDATA, as nft writes it
  * (nftables include/udata: NFTNL_UDATA_SET_ELEM_COMMENT). */
 #define ISOL_UDATA_SET_ELEM_COMMENT 0
+/* rule comment in NFTA_RULE_USERDATA (NFTNL_UDATA_RULE_COMMENT) */
+#define ISOL_UDATA_RULE_COMMENT 0
 
 /* nft's datatype ids (nftables include/datatype.h), for key types that
  * `nft list` can print: concatenations are (a << 12) | (b << 6) | c. */

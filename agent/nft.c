@@ -26,9 +26,8 @@
 #define MSG_ROOM (96u << 10)
 
 static const char *const map_names[__ISOL_MAP_MAX] = {
-	"out4", "out4d", "out4r", "out4rd", "out6", "out6d", "out6r", "out6rd",
-	"in4",  "in4d",  "in4r",  "in4rd",  "in6",  "in6d",  "in6r",  "in6rd",
-	"fwd4", "fwd4d", "fwd4r", "fwd4rd", "fwd6", "fwd6d", "fwd6r", "fwd6rd",
+	"out4", "out4r", "out6", "out6r", "in4", "in4r", "in6", "in6r",
+	"fwd4", "fwd4r", "fwd6", "fwd6r",
 	"steer4", "steer6", "steerh4", "steerh6", "steerback4", "steerback6",
 };
 
@@ -43,15 +42,18 @@ static const struct {
 };
 #define NAT_PRIO (-100)
 
+/* the hook chains, each with a regular chain per family ("out_v4") where
+ * the packet's key is loaded */
 static const struct {
 	const char *name;
+	const char *fam[2];
 	unsigned dir;
 	unsigned hook;
 	enum isol_map first_map;
 } chains[] = {
-	{ "out", ISOL_DIR_OUT, NF_INET_LOCAL_OUT, 0 },
-	{ "in", ISOL_DIR_IN, NF_INET_LOCAL_IN, 8 },
-	{ "fwd", ISOL_DIR_FWD, NF_INET_FORWARD, 16 },
+	{ "out", { "out_v4", "out_v6" }, ISOL_DIR_OUT, NF_INET_LOCAL_OUT, 0 },
+	{ "in", { "in_v4", "in_v6" }, ISOL_DIR_IN, NF_INET_LOCAL_IN, 4 },
+	{ "fwd", { "fwd_v4", "fwd_v6" }, ISOL_DIR_FWD, NF_INET_FORWARD, 8 },
 };
 #define NCHAINS (sizeof(chains) / sizeof(chains[0]))
 #define REJECT_CHAIN "rej"
@@ -229,6 +231,15 @@ static struct nftnl_expr *expr_verdict(int verdict)
 	return e;
 }
 
+static struct nftnl_expr *expr_goto(const char *chain)
+{
+	struct nftnl_expr *e = expr_verdict(NFT_GOTO);
+
+	if (e)
+		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
+	return e;
+}
+
 static struct nftnl_expr *expr_reject(uint32_t type, uint8_t code)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("reject");
@@ -242,15 +253,10 @@ static struct nftnl_expr *expr_reject(uint32_t type, uint8_t code)
 
 static bool map_is_v6(enum isol_map m)
 {
-	return (m / 4) % 2 == 1;
-}
-
-static bool map_is_range(enum isol_map m)
-{
 	return (m / 2) % 2 == 1;
 }
 
-static bool map_is_drop(enum isol_map m)
+static bool map_is_range(enum isol_map m)
 {
 	return m % 2 == 1;
 }
@@ -267,17 +273,31 @@ static struct nftnl_rule *rule_new(const struct nft_table_opts *o, const char *c
 	return r;
 }
 
-/* meta nfproto ipvX  DADDR . meta l4proto . th dport @set  goto rej | drop */
+/* A comment nft shows at the end of the rule (udata TLV, as nft writes it). */
+static void rule_comment(struct nftnl_rule *r, const char *text)
+{
+	uint8_t udata[2 + 64];
+	size_t n = strlen(text) + 1;
+
+	if (n > sizeof(udata) - 2)
+		n = sizeof(udata) - 2;
+	udata[0] = ISOL_UDATA_RULE_COMMENT;
+	udata[1] = (uint8_t)n;
+	memcpy(udata + 2, text, n);
+	udata[n + 1] = '\0';
+	nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, udata, (uint32_t)n + 2);
+}
+
+/* DADDR . meta l4proto . th dport vmap @map  goto rej
+ * In a family chain, so no nfproto test. The element's verdict is drop, or
+ * continue: on to `goto rej`. A miss ends the rule. */
 static int rule_add_lookup(struct nftnl_rule *r, enum isol_map m, uint32_t set_id)
 {
 	bool v6 = map_is_v6(m);
-	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
 	uint32_t areg = NFT_REG32_00, preg = v6 ? NFT_REG32_00 + 4 : NFT_REG32_00 + 1;
 	struct nftnl_expr *e;
 
-	if (add_expr(r, expr_meta(NFT_META_NFPROTO, NFT_REG_1)) < 0 ||
-	    add_expr(r, expr_cmp_eq(NFT_REG_1, &nfproto, 1)) < 0 ||
-	    add_expr(r, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, v6 ? 24 : 16, v6 ? 16 : 4,
+	if (add_expr(r, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, v6 ? 24 : 16, v6 ? 16 : 4,
 				     areg)) < 0 ||
 	    add_expr(r, expr_meta(NFT_META_L4PROTO, preg)) < 0 ||
 	    add_expr(r, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, preg + 1)) < 0)
@@ -286,17 +306,14 @@ static int rule_add_lookup(struct nftnl_rule *r, enum isol_map m, uint32_t set_i
 	if (e == NULL)
 		return -ENOMEM;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, areg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
 	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, map_names[m]);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
 	nftnl_rule_add_expr(r, e);
-	if (map_is_drop(m))
-		return add_expr(r, expr_verdict(NF_DROP));
-	e = expr_verdict(NFT_GOTO);
-	if (e == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, REJECT_CHAIN);
-	nftnl_rule_add_expr(r, e);
-	return 0;
+	/* nft prints a raw @nh for an address with no family test in the
+	 * rule: say what it is */
+	rule_comment(r, v6 ? "ip6 daddr . meta l4proto . th dport" : "ip daddr . meta l4proto . th dport");
+	return add_expr(r, expr_goto(REJECT_CHAIN));
 }
 
 static int emit_rule(struct nft_batch *b, struct nftnl_rule *r)
@@ -381,9 +398,11 @@ static int emit_set(struct nft_batch *b, struct nftnl_set *s, const char *what)
 	return b->error;
 }
 
+/* map outN { type ADDR . inet_proto . inet_service : verdict }, timeout, a
+ * counter per element; the "r" maps are interval maps */
 static int emit_map(struct nft_batch *b, const struct nft_table_opts *o, enum isol_map m)
 {
-	uint32_t flags = NFT_SET_TIMEOUT | NFT_SET_CONCAT;
+	uint32_t flags = NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_CONCAT;
 	struct nftnl_set *s = counted_set_new(o, m);
 
 	if (s == NULL)
@@ -392,7 +411,9 @@ static int emit_map(struct nft_batch *b, const struct nft_table_opts *o, enum is
 		flags |= NFT_SET_INTERVAL;
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
 	set_concat_key(s, map_is_v6(m));
-	return emit_set(b, s, "create set");
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
+	return emit_set(b, s, "create map");
 }
 
 static int emit_chain_typed(struct nft_batch *b, const struct nft_table_opts *o,
@@ -525,17 +546,25 @@ static struct nftnl_expr *expr_cmp(uint32_t op, uint32_t sreg, const void *data,
 	return e;
 }
 
-/* SADDR . l4proto . th sport @steerbackN  ct state new
- * tcp flags & (syn|ack) != syn  drop */
+/* ct state new  SADDR . l4proto . th sport @steerbackN
+ * tcp flags & (syn|ack) != syn  drop
+ * In a family chain; the cheap ct test first, since most packets are not new. */
 static int rule_add_steerback(struct nftnl_rule *r, enum isol_map m)
 {
 	bool v6 = m == ISOL_MAP_STEERBACK6;
-	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4, syn = 0x02;
+	uint8_t syn = 0x02;
 	uint32_t preg = v6 ? NFT_REG32_00 + 4 : NFT_REG32_00 + 1, zero = 0;
 	struct nftnl_expr *e, *ct;
 
-	if (add_expr(r, expr_meta(NFT_META_NFPROTO, NFT_REG_1)) < 0 ||
-	    add_expr(r, expr_cmp_eq(NFT_REG_1, &nfproto, 1)) < 0 ||
+	ct = nftnl_expr_alloc("ct");
+	if (ct == NULL)
+		return -ENOMEM;
+	nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+	nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, ct);
+	if (add_expr(r, expr_bitwise_and(NFT_REG_1, 1u << 3 /* NF_CT_STATE_BIT(IP_CT_NEW) */, 4)) <
+		    0 ||
+	    add_expr(r, expr_cmp(NFT_CMP_NEQ, NFT_REG_1, &zero, 4)) < 0 ||
 	    add_expr(r, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, v6 ? 16 : 4,
 				     NFT_REG32_00)) < 0 ||
 	    add_expr(r, expr_meta(NFT_META_L4PROTO, preg)) < 0 ||
@@ -548,20 +577,13 @@ static int rule_add_steerback(struct nftnl_rule *r, enum isol_map m)
 	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, map_names[m]);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, (uint32_t)m + 1);
 	nftnl_rule_add_expr(r, e);
-	ct = nftnl_expr_alloc("ct");
-	if (ct == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
-	nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-	nftnl_rule_add_expr(r, ct);
-	if (add_expr(r, expr_bitwise_and(NFT_REG_1, 1u << 3 /* NF_CT_STATE_BIT(IP_CT_NEW) */, 4)) <
-		    0 ||
-	    add_expr(r, expr_cmp(NFT_CMP_NEQ, NFT_REG_1, &zero, 4)) < 0 ||
-	    add_expr(r, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1)) < 0 ||
+	if (add_expr(r, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1)) < 0 ||
 	    add_expr(r, expr_bitwise_and(NFT_REG_1, 0x12 /* syn|ack */, 1)) < 0 ||
 	    add_expr(r, expr_cmp(NFT_CMP_NEQ, NFT_REG_1, &syn, 1)) < 0 ||
 	    add_expr(r, expr_verdict(NF_DROP)) < 0)
 		return -ENOMEM;
+	rule_comment(r, v6 ? "ip6 saddr . l4proto . sport, tcp flags not syn: steered away"
+			   : "ip saddr . l4proto . sport, tcp flags not syn: steered away");
 	return 0;
 }
 
@@ -637,6 +659,31 @@ int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o)
 		goto nomem_rule;
 
 	for (i = 0; i < NCHAINS; i++) {
+		int f;
+
+		for (f = 0; f < 2; f++) {
+			enum isol_map map = chains[i].first_map + (enum isol_map)(2 * f);
+
+			if (emit_chain(b, o, chains[i].fam[f], -1) < 0)
+				return b->error;
+			if (chains[i].dir != ISOL_DIR_OUT) { /* pushes of steered-away servers */
+				r = rule_new(o, chains[i].fam[f]);
+				if (r == NULL ||
+				    rule_add_steerback(r, f ? ISOL_MAP_STEERBACK6
+							    : ISOL_MAP_STEERBACK4) < 0 ||
+				    emit_rule(b, r) < 0)
+					goto nomem_rule;
+			}
+			/* exact (hash) before interval (pipapo): the cheaper lookup first */
+			for (m = 0; m < 2; m++) {
+				r = rule_new(o, chains[i].fam[f]);
+				if (r == NULL ||
+				    rule_add_lookup(r, map + (enum isol_map)m, (uint32_t)(map + m) + 1) <
+					    0 ||
+				    emit_rule(b, r) < 0)
+					goto nomem_rule;
+			}
+		}
 		if (emit_chain(b, o, chains[i].name, (int)chains[i].hook) < 0)
 			return b->error;
 		/* probes carry the mark and must see the real component */
@@ -645,23 +692,13 @@ int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o)
 		    add_expr(r, expr_cmp_eq(NFT_REG_1, &mark, 4)) < 0 ||
 		    add_expr(r, expr_verdict(NF_ACCEPT)) < 0 || emit_rule(b, r) < 0)
 			goto nomem_rule;
-		if (chains[i].dir != ISOL_DIR_OUT) { /* pushes of steered-away servers */
-			for (m = ISOL_MAP_STEERBACK4; m < __ISOL_MAP_MAX; m++) {
-				r = rule_new(o, chains[i].name);
-				if (r == NULL || rule_add_steerback(r, (enum isol_map)m) < 0 ||
-				    emit_rule(b, r) < 0)
-					goto nomem_rule;
-			}
-		}
-		/* reject before drop: with both, the caller learns at once */
-		static const int order[8] = { 0, 2, 1, 3, 4, 6, 5, 7 };
-
-		for (m = 0; m < 8; m++) {
-			enum isol_map map = chains[i].first_map + (enum isol_map)order[m];
+		for (f = 0; f < 2; f++) {
+			uint8_t nfproto = f ? NFPROTO_IPV6 : NFPROTO_IPV4;
 
 			r = rule_new(o, chains[i].name);
-			if (r == NULL || rule_add_lookup(r, map, (uint32_t)map + 1) < 0 ||
-			    emit_rule(b, r) < 0)
+			if (r == NULL || add_expr(r, expr_meta(NFT_META_NFPROTO, NFT_REG_1)) < 0 ||
+			    add_expr(r, expr_cmp_eq(NFT_REG_1, &nfproto, 1)) < 0 ||
+			    add_expr(r, expr_goto(chains[i].fam[f])) < 0 || emit_rule(b, r) < 0)
 				goto nomem_rule;
 		}
 	}
@@ -704,9 +741,8 @@ enum isol_map nft_map_for(const struct isol_spec *spec, unsigned dir)
 	int d = dir == ISOL_DIR_IN ? 1 : dir == ISOL_DIR_FWD ? 2 : 0;
 	int v6 = spec->target.family == AF_INET6;
 	int range = !isol_target_is_exact(&spec->target);
-	int drop = spec->mode == ISOL_MODE_DROP;
 
-	return (enum isol_map)(((d * 2 + v6) * 2 + range) * 2 + drop);
+	return (enum isol_map)((d * 2 + v6) * 2 + range);
 }
 
 /* Key layout in 32-bit registers: addr | proto,0,0,0 | port_be,0,0 */
@@ -787,6 +823,10 @@ static struct nftnl_set_elem *elem_new(const struct isol_action *a, bool range, 
 		}
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, data, (uint32_t)alen);
 	}
+	if (a->spec.kind == ISOL_KIND_ISOLATE) /* continue: on to the rule's goto rej */
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT,
+				       a->spec.mode == ISOL_MODE_DROP ? (uint32_t)NF_DROP
+								      : (uint32_t)NFT_CONTINUE);
 	if (a->expires_ms)
 		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, a->expires_ms - now_ms);
 	n = nft_elem_comment(a->id, comment, sizeof(comment));
@@ -931,7 +971,10 @@ void nft_describe_action(const struct nft_table_opts *o, const struct isol_actio
 		strcpy(ttl, " timeout ");
 		isol_duration_format(a->expires_ms - now_ms, ttl + 9, sizeof(ttl) - 9);
 	}
-	if (a->spec.kind == ISOL_KIND_STEER) {
+	if (a->spec.kind == ISOL_KIND_ISOLATE) {
+		snprintf(value, sizeof(value), " : %s",
+			 a->spec.mode == ISOL_MODE_DROP ? "drop" : "continue");
+	} else {
 		char to[64];
 
 		inet_ntop(a->spec.target.family, a->spec.to_addr, to, sizeof(to));

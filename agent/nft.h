@@ -4,28 +4,33 @@
  *
  * Layout of table `inet isol` (flags owner|persist when asked):
  *   chain out  (filter output  0)   meta mark MARK accept
- *                                   ip daddr . meta l4proto . th dport @out4   goto rej
- *                                   ...                              @out4r  goto rej
- *                                   ...                              @out4d  drop
- *                                   ...                              @out4rd drop
- *                                   and the same four with ip6 daddr and out6*
- *   chain in, chain fwd              the same with in*, fwd* (filter input / forward)
+ *                                   meta nfproto ipv4 goto out_v4
+ *                                   meta nfproto ipv6 goto out_v6
+ *   chain out_v4                    ip daddr . meta l4proto . th dport vmap @out4  goto rej
+ *                                   ip daddr . meta l4proto . th dport vmap @out4r goto rej
+ *   chain out_v6                    the same with ip6 daddr, @out6, @out6r
+ *   chain in, fwd (filter input / forward), in_v4 ... fwd_v6: the same (the key
+ *                                   is always the packet's daddr . dport: a local
+ *                                   service, a routed destination), and first
+ *                                   ct state new  ip saddr . meta l4proto . th sport
+ *                                   @steerback4  tcp flags & (syn | ack) != syn  drop
+ *     After --kill-flows, a push from the old server would be picked up by
+ *     conntrack as a new flow in reverse and keep the connection there; it
+ *     is dropped instead, and the client's next packet goes to the backup.
  *   chain rej  (regular)            tcp -> reset; else icmpx admin-prohibited
  *   chain nat_out (nat output -100), chain nat_pre (nat prerouting -100):
  *                                   meta mark MARK accept
  *                                   dnat ip to ip daddr . meta l4proto . th dport map @steer4
  *                                   dnat ip to ip daddr map @steerh4   (and ip6: steer6, steerh6)
- *   in, fwd also: ip saddr . meta l4proto . th sport @steerback4 ct state new
- *                 tcp flags & (syn | ack) != syn drop     (and ip6)
- *     After --kill-flows, a push from the old server would be picked up by
- *     conntrack as a new flow in reverse and keep the connection there; it
- *     is dropped instead, and the client's next packet goes to the backup.
- *   sets  addr . l4proto . th dport   timeout, counter per element; "r": interval
- *         (prefixes, port ranges, all protocols); "d": drop instead of reject.
- * Sets hold keys only and verdicts stay in the rules: a goto inside a map
- * element would make the kernel walk every element of the table at each
- * commit (one isolation would cost O(isolations)). Every element carries the
- * comment "isol:ID" so counters map back to actions. */
+ *   vmaps addr . l4proto . th dport : verdict, timeout, a counter per element;
+ *         "r": interval (prefixes, port ranges, all protocols).
+ * A packet's key is loaded once per family chain and looked up in the exact
+ * (hash) map, then the interval map. The element's verdict is `drop` (mode
+ * drop) or `continue`, which runs the rest of the rule: `goto rej`. No element
+ * holds a jump or goto: that would make the kernel walk every element of the
+ * table at each commit (one isolation would cost O(isolations)). A miss ends
+ * the rule. Every element carries the comment "isol:ID" so counters map back
+ * to actions. */
 #ifndef ISOL_NFT_H
 #define ISOL_NFT_H
 
@@ -41,11 +46,11 @@
  * attribute limit; each element is < 128 bytes encoded. */
 #define ISOL_ELEMS_PER_MSG 256
 
-/* A set index: ((dir * 2 + v6) * 2 + range) * 2 + drop, dir 0 out, 1 in, 2 fwd,
- * for isolations; then the four steering maps. */
+/* A set index: (dir * 2 + v6) * 2 + range, dir 0 out, 1 in, 2 fwd, for
+ * isolations; then the four steering maps and the two steerback sets. */
 enum isol_map {
 	ISOL_MAP_FIRST = 0,
-	ISOL_MAP_STEER4 = 24, /* addr . l4proto . th dport : addr . port */
+	ISOL_MAP_STEER4 = 12, /* addr . l4proto . th dport : addr . port */
 	ISOL_MAP_STEER6,
 	ISOL_MAP_STEERH4, /* addr : addr (a whole host) */
 	ISOL_MAP_STEERH6,
@@ -96,7 +101,7 @@ int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o);
 int nft_encode_actions(struct nft_batch *b, const struct nft_table_opts *o,
 		       struct isol_action *const *actions, size_t n, bool add, uint64_t now_ms);
 /* Rules the skeleton holds: a table with fewer was flushed by someone. */
-#define ISOL_SKELETON_RULES (2 + 3 * (1 + 8) + 2 * (1 + 4) + 2 * 2)
+#define ISOL_SKELETON_RULES (2 + 3 * 3 + 2 * 2 + 4 * 3 + 2 * (1 + 4))
 
 /* Remove the table (isolagent --flush). */
 int nft_encode_destroy_table(struct nft_batch *b, const struct nft_table_opts *o);

@@ -2,6 +2,7 @@
  * every message back with libnftnl, compare with what we meant. */
 #include <arpa/inet.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -21,7 +23,7 @@
 #include "nft.h"
 
 struct seen {
-	int steer_maps;
+	int steer_maps, lookups, dispatches;
 	int begin, end, destroy_table, new_table, sets, chains, rules, elem_msgs, elems,
 	    destroy_elem_msgs;
 	uint32_t table_flags;
@@ -50,6 +52,52 @@ static struct nlmsghdr *normalised_copy(const struct nlmsghdr *nlh)
 		}
 	}
 	return c;
+}
+
+/* A rule that looks up an isolation map must hand a hit's verdict to the
+ * verdict register and go on to `goto rej`; a rule in a hook chain that
+ * goes to a family chain must test the family first. */
+static void check_rule(const struct nlmsghdr *nlh, struct seen *s)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_expr_iter *it;
+	struct nftnl_expr *e, *prev = NULL;
+	const char *chain;
+	bool lookup = false;
+
+	assert_int_equal(nftnl_rule_nlmsg_parse(nlh, r), 0);
+	chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
+	it = nftnl_expr_iter_create(r);
+	while ((e = nftnl_expr_iter_next(it)) != NULL) {
+		const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+		if (strcmp(name, "lookup") == 0 &&
+		    strncmp(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET), "steer", 5) != 0) {
+			assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG),
+					 NFT_REG_VERDICT);
+			assert_non_null(strchr(chain, '_')); /* only in a family chain */
+			lookup = true;
+			s->lookups++;
+		} else if (lookup) {
+			assert_string_equal(name, "immediate");
+			assert_int_equal((int)nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT), NFT_GOTO);
+			assert_string_equal(nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN), "rej");
+			lookup = false;
+		} else if (strcmp(name, "immediate") == 0 &&
+			   nftnl_expr_is_set(e, NFTNL_EXPR_IMM_CHAIN) &&
+			   strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN), "rej") != 0) {
+			assert_non_null(prev);
+			assert_string_equal(nftnl_expr_get_str(prev, NFTNL_EXPR_NAME), "cmp");
+			assert_int_equal(strncmp(nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN), chain,
+						 strlen(chain)),
+					 0); /* out -> out_v4 */
+			s->dispatches++;
+		}
+		prev = e;
+	}
+	assert_false(lookup); /* no lookup ends its rule */
+	nftnl_expr_iter_destroy(it);
+	nftnl_rule_free(r);
 }
 
 static void walk(const struct nft_batch *b, struct seen *s)
@@ -109,11 +157,13 @@ static void walk(const struct nft_batch *b, struct seen *s)
 						 (strchr(name, '6') ? 16 : 4) + (name[5] == 'h' ? 0 : 4));
 				s->steer_maps++;
 			} else {
-				/* names with an r are the interval sets */
+				/* names with an r are the interval maps */
 				assert_int_equal(!!(flags & NFT_SET_INTERVAL), strchr(name, 'r') != NULL);
-				/* keys only: a goto inside an element would make every
-				 * commit walk every element */
-				assert_false(flags & NFT_SET_MAP);
+				/* verdict maps: drop or continue (a goto inside an element
+				 * would make every commit walk every element) */
+				assert_true(flags & NFT_SET_MAP);
+				assert_int_equal(nftnl_set_get_u32(st, NFTNL_SET_DATA_TYPE),
+						 NFT_DATA_VERDICT);
 				assert_int_equal(nftnl_set_get_u32(st, NFTNL_SET_KEY_LEN),
 						 strchr(name, '6') ? 24 : 12);
 				s->sets++;
@@ -122,6 +172,7 @@ static void walk(const struct nft_batch *b, struct seen *s)
 		} else if (type == NFT_MSG_NEWCHAIN) {
 			s->chains++;
 		} else if (type == NFT_MSG_NEWRULE) {
+			check_rule(nlh, s);
 			s->rules++;
 		} else if (type == NFT_MSG_NEWSETELEM || type == ISOL_NFT_MSG_DESTROYSETELEM) {
 			struct nftnl_set *st = nftnl_set_alloc();
@@ -184,10 +235,14 @@ static void test_rebuild_skeleton(void **state)
 	assert_int_equal(s.table_flags, NFT_TABLE_F_OWNER | NFT_TABLE_F_PERSIST);
 	assert_int_equal(s.sets, ISOL_MAP_STEER4);
 	assert_int_equal(s.steer_maps, 6); /* 4 DNAT maps, 2 steerback sets */
-	assert_int_equal(s.chains, 6); /* out in fwd rej nat_out nat_pre */		    /* out in fwd rej */
-	/* rej: 2; per hook: mark + {v4,v6} x {exact,range} x {reject,drop} */
+	/* out in fwd, each with _v4 and _v6; rej; nat_out nat_pre */
+	assert_int_equal(s.chains, 12);
+	/* rej: 2; per hook: mark + 2 family gotos; per family chain: exact and
+	 * range lookups, in/fwd a steerback rule before them; nat: mark + 4 */
 	assert_int_equal(s.rules, ISOL_SKELETON_RULES);
-	assert_int_equal(ISOL_SKELETON_RULES, 43); /* the watchdog compares with it */
+	assert_int_equal(ISOL_SKELETON_RULES, 37); /* the watchdog compares with it */
+	assert_int_equal(s.lookups, 12); /* one per map: 3 hooks x 2 families x 2 */
+	assert_int_equal(s.dispatches, 6);
 	/* the first message after BEGIN is seq 101 */
 	assert_non_null(nft_batch_find_seq(&b, 101));
 	assert_string_equal(nft_batch_find_seq(&b, 101)->what, "remove table");
@@ -230,7 +285,8 @@ static void test_exact_element(void **state)
 	assert_memory_equal(key, want, 12);
 	assert_false(nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY_END));
 	assert_int_equal(nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT), 30000);
-	assert_false(nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA)); /* the rule says reject */
+	/* reject: continue, on to the rule's goto rej */
+	assert_int_equal((int)nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT), NFT_CONTINUE);
 	ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &ulen);
 	assert_int_equal(nft_elem_comment_id(ud, ulen), 7);
 	nftnl_set_elems_iter_destroy(it);
@@ -269,8 +325,8 @@ static void test_range_element(void **state)
 	assert_int_equal(nft_batch_init(&b, 1), 0);
 	assert_int_equal(nft_encode_actions(&b, &o, &a, 1, true, 1000), 0);
 	walk(&b, &s);
-	assert_int_equal(s.elem_msgs, 2); /* in6rd and fwd6rd: range, drop */
-	assert_string_equal(s.last_set, "fwd6rd");
+	assert_int_equal(s.elem_msgs, 2); /* in6r and fwd6r: ranges */
+	assert_string_equal(s.last_set, "fwd6r");
 	it = nftnl_set_elems_iter_create(s.last_elems);
 	e = nftnl_set_elems_iter_next(it);
 	lo = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
@@ -285,7 +341,8 @@ static void test_range_element(void **state)
 	assert_int_equal(hi[16], IPPROTO_UDP);
 	assert_int_equal(lo[20] << 8 | lo[21], 80);
 	assert_int_equal(hi[20] << 8 | hi[21], 90);
-	assert_false(nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT));	     /* no TTL */
+	assert_false(nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT)); /* no TTL */
+	assert_int_equal((int)nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT), NF_DROP);
 	nftnl_set_elems_iter_destroy(it);
 	nftnl_set_free(s.last_elems);
 	nft_batch_fini(&b);
@@ -430,7 +487,7 @@ static void test_describe(void **state)
 	nft_table_opts_init(&o);
 	nft_describe_action(&o, a, true, 1000, collect, buf);
 	assert_non_null(strstr(
-	    buf, "add element inet isol out4 { 10.0.0.5 . tcp . 5672 timeout 1m comment \"isol:3\" }"));
+	    buf, "add element inet isol out4 { 10.0.0.5 . tcp . 5672 timeout 1m comment \"isol:3\" : continue }"));
 	assert_non_null(strstr(buf, "inet isol in4 "));
 	assert_non_null(strstr(buf, "inet isol fwd4 "));
 	action_free(a);
