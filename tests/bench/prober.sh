@@ -16,10 +16,40 @@ ip -n "$NSS" route add local 10.78.0.0/16 dev lo
 ip -n "$NSC" route add 10.78.0.0/16 via $S4
 bg_server sink "$TOOLS/tcpsink" --ready-file "$TMP/sink.ready" 0.0.0.0:7000
 wait_until 3000 test -e "$TMP/sink.ready" || { echo "tcpsink did not start" >&2; exit 1; }
-OUT=$(in_client "$TOOLS/probectl" --bench 10000 --interval 1000 --warmup 2 --duration 5 \
-	10.78.0.1:7000 2>&1)
-cpu=$(grep -oE '[0-9.]+ ?% of (one )?(a )?core' <<<"$OUT" | head -n1 | grep -oE '^[0-9.]+')
-[ -n "$cpu" ] || cpu=$(grep -oE 'cpu [0-9.]+ ?%' <<<"$OUT" | grep -oE '[0-9.]+' | head -n1)
+# Both ends are on this host, and the kernel runs a veth receiver's side in
+# the sender's context: the servers' half of every handshake (SYN in,
+# SYN-ACK out, the reset) would be charged to the prober. With remote
+# servers it is not, so the goal figure keeps the prober on core 0 and hands
+# packet receipt to core 1 (RPS on both veth ends); the all-on-one-core
+# figure is printed beside it.
+probe_bench() { # -> OUT, cpu
+	OUT=$(in_client $PIN "$TOOLS/probectl" --bench 10000 --interval 1000 --warmup 2 \
+		--duration 5 10.78.0.1:7000 2>&1)
+	cpu=$(grep -oE '[0-9.]+ ?% of one core' <<<"$OUT" | head -n1 | grep -oE '^[0-9.]+')
+}
+rps() { # MASK: where both veth ends process received packets (0: where they arrive)
+	local ns
+	for ns in "$NSC" "$NSS"; do
+		ip netns exec "$ns" sh -c "echo $1 >/sys/class/net/veth0/queues/rx-0/rps_cpus"
+	done
+}
+PIN=
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null && rps 2 2>/dev/null; then
+	PIN="taskset -c 0"
+	probe_bench
+	OUT_APART=$OUT cpu_apart=$cpu
+	rps 0
+fi
+PIN=
+probe_bench
+OUT_LOCAL=$OUT cpu_local=$cpu
+if [ -n "${cpu_apart:-}" ]; then
+	cpu=$cpu_apart OUT=$OUT_APART
+	cpu_what="servers' side on another core"
+else
+	cpu=$cpu_local
+	cpu_what="servers' side included (one core only)"
+fi
 
 # ---- failure to action: a policy, a primary that stops, the agent's own log
 mkdir -p "$TMP/pol"
@@ -57,8 +87,11 @@ printf '\n== isol prober benchmarks ==\n'
 printf '%-52s %10s  %-28s %s\n' figure isol goal result
 verdict() { awk -v a="$1" -v b="$2" 'BEGIN { print (a != "" && a + 0 <= b + 0) ? "PASS" : "MISS" }'; }
 printf '%-52s %9s%%  %-28s %s\n' "10,000 tcp targets at 1 s: prober CPU (one core)" "${cpu:-?}" "<= 25 %" "$(verdict "${cpu:-}" 25)"
+printf '   (%s; with the servers'"'"' half of each handshake charged to it too: %s %%)\n' \
+	"$cpu_what" "${cpu_local:-?}"
 printf '%-52s %8s ms  %-28s %s\n' "first failed probe -> steer applied (median of ${#delays[@]})" "${median:-?}" "<= fall x fast + 5 = $goal ms" "$(verdict "${median:-}" $goal)"
 printf 'details: probectl: %s\n' "$(tr '\n' ' ' <<<"$OUT")"
+[ -n "${cpu_apart:-}" ] && printf 'details: probectl, all on one core: %s\n' "$(tr '\n' ' ' <<<"$OUT_LOCAL")"
 printf 'details: failure-to-action runs (ms): %s\n' "${delays[*]:-none}"
 # figures, not checks: exit 0 when they were measured (cleanup runs on exit)
 [ -n "${cpu:-}" ] && [ -n "${median:-}" ]
