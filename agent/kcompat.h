@@ -16,6 +16,7 @@
 
 /* linux 6.3: "destroy" = delete that ignores ENOENT (enum nf_tables_msg_types). */
 #define ISOL_NFT_MSG_DESTROYTABLE 26
+#define ISOL_NFT_MSG_DESTROYCHAIN 27
 #define ISOL_NFT_MSG_DESTROYSETELEM 30
 
 /* set element comment in NFTA_SET_ELEM_USERDATA, as nft writes it

@@ -31,16 +31,26 @@ static const char *const map_names[__ISOL_MAP_MAX] = {
 	"steer4", "steer6", "steerh4", "steerh6", "steerback4", "steerback6",
 };
 
-/* steering: new connections of this host (nat output) and routed ones
- * (nat prerouting), before filter sees them */
+/* The steering chains, there only while a steer is: a nat chain or a ct
+ * expression turns connection tracking on in the network namespace, which
+ * costs every new connection of the host (about a fifth of the connection
+ * rate here) and fills a table that can overflow. DNAT of new connections of
+ * this host (nat output) and routed ones (nat prerouting), before filter sees
+ * them; and the steerback rules (rule_add_steerback). */
 static const struct {
 	const char *name;
 	unsigned hook;
-} nat_chains[] = {
-	{ "nat_out", NF_INET_LOCAL_OUT },
-	{ "nat_pre", NF_INET_PRE_ROUTING },
+	const char *type;
+	int prio;
+	bool to_target, from_target; /* steerback rules */
+} steer_chains[] = {
+	{ "nat_out", NF_INET_LOCAL_OUT, "nat", -100, false, false },
+	{ "nat_pre", NF_INET_PRE_ROUTING, "nat", -100, false, false },
+	{ "steer_out", NF_INET_LOCAL_OUT, "filter", 0, true, false },
+	{ "steer_in", NF_INET_LOCAL_IN, "filter", 0, false, true },
+	{ "steer_fwd", NF_INET_FORWARD, "filter", 0, true, true },
 };
-#define NAT_PRIO (-100)
+#define NSTEER_CHAINS (sizeof(steer_chains) / sizeof(steer_chains[0]))
 
 /* the hook chains, each with a regular chain per family ("out_v4") where
  * the packet's key is loaded */
@@ -204,6 +214,30 @@ static struct nftnl_expr *expr_cmp_eq(uint32_t sreg, const void *data, uint32_t 
 		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
 		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
 	}
+	return e;
+}
+
+static struct nftnl_expr *expr_bitwise_and(uint32_t reg, uint32_t mask, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+	uint32_t zero = 0;
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, len);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, len);
+	}
+	return e;
+}
+
+static struct nftnl_expr *expr_cmp(uint32_t op, uint32_t sreg, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = expr_cmp_eq(sreg, data, len);
+
+	if (e)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
 	return e;
 }
 
@@ -486,16 +520,29 @@ static int emit_steer_map(struct nft_batch *b, const struct nft_table_opts *o, e
 	return emit_set(b, s, "create map");
 }
 
-/* [meta nfproto] DADDR (. l4proto . th dport) map @steer -> dnat to addr (. port) */
-static int rule_add_dnat(struct nftnl_rule *r, enum isol_map m)
+/* meta nfproto ipvX  meta l4proto tcp  tcp flags & (syn|ack) == syn  (@tcp)
+ *                 | meta l4proto != tcp                              (!@tcp)
+ * DADDR (. l4proto . th dport) map @steer -> dnat to addr (. port)
+ * A tcp flow that starts with anything but a SYN began before tracking did
+ * (or its flow was cut): it stays where it was rather than land mid-stream
+ * on a server that knows nothing of it. */
+static int rule_add_dnat(struct nftnl_rule *r, enum isol_map m, bool tcp)
 {
 	bool v6 = steer_v6(m), host = steer_host(m);
-	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4, tcpn = IPPROTO_TCP, syn = 0x02;
 	uint32_t preg = v6 ? NFT_REG32_00 + 4 : NFT_REG32_00 + 1;
 	struct nftnl_expr *e;
 
 	if (add_expr(r, expr_meta(NFT_META_NFPROTO, NFT_REG_1)) < 0 ||
 	    add_expr(r, expr_cmp_eq(NFT_REG_1, &nfproto, 1)) < 0 ||
+	    add_expr(r, expr_meta(NFT_META_L4PROTO, NFT_REG_1)) < 0 ||
+	    add_expr(r, expr_cmp(tcp ? NFT_CMP_EQ : NFT_CMP_NEQ, NFT_REG_1, &tcpn, 1)) < 0)
+		return -ENOMEM;
+	if (tcp && (add_expr(r, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1)) < 0 ||
+		    add_expr(r, expr_bitwise_and(NFT_REG_1, 0x12 /* syn|ack */, 1)) < 0 ||
+		    add_expr(r, expr_cmp_eq(NFT_REG_1, &syn, 1)) < 0))
+		return -ENOMEM;
+	if (
 	    add_expr(r, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, v6 ? 24 : 16, v6 ? 16 : 4,
 				     NFT_REG32_00)) < 0)
 		return -ENOMEM;
@@ -522,40 +569,26 @@ static int rule_add_dnat(struct nftnl_rule *r, enum isol_map m)
 	return 0;
 }
 
-static struct nftnl_expr *expr_bitwise_and(uint32_t reg, uint32_t mask, uint32_t len)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
-	uint32_t zero = 0;
 
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, len);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, len);
-	}
-	return e;
-}
-
-static struct nftnl_expr *expr_cmp(uint32_t op, uint32_t sreg, const void *data, uint32_t len)
-{
-	struct nftnl_expr *e = expr_cmp_eq(sreg, data, len);
-
-	if (e)
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-	return e;
-}
-
-/* ct state new  SADDR . l4proto . th sport @steerbackN
- * tcp flags & (syn|ack) != syn  drop
- * In a family chain; the cheap ct test first, since most packets are not new. */
-static int rule_add_steerback(struct nftnl_rule *r, enum isol_map m)
+/* meta nfproto ipvX  ct state new  tcp flags & (syn|ack) != syn, then
+ *   towards the old target: DADDR . l4proto . th dport @steerbackN  reject with tcp reset
+ *   from the old target:    SADDR . l4proto . th sport @steerbackN  drop
+ * A tcp packet that is not a SYN and yet starts a flow belongs to a connection
+ * whose flow was cut (--kill-flows) or began before tracking did. The
+ * caller's next packet to the old target gets a reset (it reconnects, and its
+ * SYN is steered); a push from the old server is dropped, so it cannot pick
+ * the connection up again in reverse. The cheap tests come first. */
+static int rule_add_steerback(struct nftnl_rule *r, enum isol_map m, bool to_target)
 {
 	bool v6 = m == ISOL_MAP_STEERBACK6;
-	uint8_t syn = 0x02;
+	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4, syn = 0x02;
 	uint32_t preg = v6 ? NFT_REG32_00 + 4 : NFT_REG32_00 + 1, zero = 0;
+	uint32_t aoff = to_target ? (v6 ? 24 : 16) : (v6 ? 8 : 12);
 	struct nftnl_expr *e, *ct;
 
+	if (add_expr(r, expr_meta(NFT_META_NFPROTO, NFT_REG_1)) < 0 ||
+	    add_expr(r, expr_cmp_eq(NFT_REG_1, &nfproto, 1)) < 0)
+		return -ENOMEM;
 	ct = nftnl_expr_alloc("ct");
 	if (ct == NULL)
 		return -ENOMEM;
@@ -565,10 +598,11 @@ static int rule_add_steerback(struct nftnl_rule *r, enum isol_map m)
 	if (add_expr(r, expr_bitwise_and(NFT_REG_1, 1u << 3 /* NF_CT_STATE_BIT(IP_CT_NEW) */, 4)) <
 		    0 ||
 	    add_expr(r, expr_cmp(NFT_CMP_NEQ, NFT_REG_1, &zero, 4)) < 0 ||
-	    add_expr(r, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, v6 ? 16 : 4,
+	    add_expr(r, expr_payload(NFT_PAYLOAD_NETWORK_HEADER, aoff, v6 ? 16 : 4,
 				     NFT_REG32_00)) < 0 ||
 	    add_expr(r, expr_meta(NFT_META_L4PROTO, preg)) < 0 ||
-	    add_expr(r, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, preg + 1)) < 0)
+	    add_expr(r, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, to_target ? 2 : 0, 2,
+				     preg + 1)) < 0)
 		return -ENOMEM;
 	e = nftnl_expr_alloc("lookup");
 	if (e == NULL)
@@ -579,12 +613,11 @@ static int rule_add_steerback(struct nftnl_rule *r, enum isol_map m)
 	nftnl_rule_add_expr(r, e);
 	if (add_expr(r, expr_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1)) < 0 ||
 	    add_expr(r, expr_bitwise_and(NFT_REG_1, 0x12 /* syn|ack */, 1)) < 0 ||
-	    add_expr(r, expr_cmp(NFT_CMP_NEQ, NFT_REG_1, &syn, 1)) < 0 ||
-	    add_expr(r, expr_verdict(NF_DROP)) < 0)
+	    add_expr(r, expr_cmp(NFT_CMP_NEQ, NFT_REG_1, &syn, 1)) < 0)
 		return -ENOMEM;
-	rule_comment(r, v6 ? "ip6 saddr . l4proto . sport, tcp flags not syn: steered away"
-			   : "ip saddr . l4proto . sport, tcp flags not syn: steered away");
-	return 0;
+	if (to_target)
+		return add_expr(r, expr_reject(NFT_REJECT_TCP_RST, 0));
+	return add_expr(r, expr_verdict(NF_DROP));
 }
 
 static int emit_table(struct nft_batch *b, const struct nft_table_opts *o, uint16_t type,
@@ -621,7 +654,7 @@ int nft_encode_destroy_table(struct nft_batch *b, const struct nft_table_opts *o
 	return emit_table(b, o, ISOL_NFT_MSG_DESTROYTABLE, 0, "remove table");
 }
 
-int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o)
+int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o, bool steering)
 {
 	uint32_t mark = o->mark;
 	uint8_t tcp = IPPROTO_TCP;
@@ -666,14 +699,6 @@ int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o)
 
 			if (emit_chain(b, o, chains[i].fam[f], -1) < 0)
 				return b->error;
-			if (chains[i].dir != ISOL_DIR_OUT) { /* pushes of steered-away servers */
-				r = rule_new(o, chains[i].fam[f]);
-				if (r == NULL ||
-				    rule_add_steerback(r, f ? ISOL_MAP_STEERBACK6
-							    : ISOL_MAP_STEERBACK4) < 0 ||
-				    emit_rule(b, r) < 0)
-					goto nomem_rule;
-			}
 			/* exact (hash) before interval (pipapo): the cheaper lookup first */
 			for (m = 0; m < 2; m++) {
 				r = rule_new(o, chains[i].fam[f]);
@@ -702,21 +727,8 @@ int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o)
 				goto nomem_rule;
 		}
 	}
-	for (i = 0; i < sizeof(nat_chains) / sizeof(nat_chains[0]); i++) {
-		if (emit_chain_typed(b, o, nat_chains[i].name, (int)nat_chains[i].hook, "nat",
-				     NAT_PRIO) < 0)
-			return b->error;
-		r = rule_new(o, nat_chains[i].name);
-		if (r == NULL || add_expr(r, expr_meta(NFT_META_MARK, NFT_REG_1)) < 0 ||
-		    add_expr(r, expr_cmp_eq(NFT_REG_1, &mark, 4)) < 0 ||
-		    add_expr(r, expr_verdict(NF_ACCEPT)) < 0 || emit_rule(b, r) < 0)
-			goto nomem_rule;
-		for (m = ISOL_MAP_STEER4; m < ISOL_MAP_STEERBACK4; m++) {
-			r = rule_new(o, nat_chains[i].name);
-			if (r == NULL || rule_add_dnat(r, (enum isol_map)m) < 0 || emit_rule(b, r) < 0)
-				goto nomem_rule;
-		}
-	}
+	if (steering)
+		return nft_encode_steering(b, o, true);
 	return b->error;
 
 nomem_rule:
@@ -724,6 +736,80 @@ nomem_rule:
 	 * more than one at a time */
 	if (b->error == 0)
 		b->error = -ENOMEM;
+	return b->error;
+}
+
+static int emit_steering_chain(struct nft_batch *b, const struct nft_table_opts *o, size_t i)
+{
+	uint32_t mark = o->mark;
+	struct nftnl_rule *r;
+	int m, tcp, v6;
+
+	if (emit_chain_typed(b, o, steer_chains[i].name, (int)steer_chains[i].hook,
+			     steer_chains[i].type, steer_chains[i].prio) < 0)
+		return b->error;
+	r = rule_new(o, steer_chains[i].name);
+	if (r == NULL || add_expr(r, expr_meta(NFT_META_MARK, NFT_REG_1)) < 0 ||
+	    add_expr(r, expr_cmp_eq(NFT_REG_1, &mark, 4)) < 0 ||
+	    add_expr(r, expr_verdict(NF_ACCEPT)) < 0 || emit_rule(b, r) < 0)
+		goto nomem;
+	if (strcmp(steer_chains[i].type, "nat") == 0) {
+		for (m = ISOL_MAP_STEER4; m < ISOL_MAP_STEERBACK4; m++)
+			for (tcp = 1; tcp >= 0; tcp--) {
+				r = rule_new(o, steer_chains[i].name);
+				if (r == NULL || rule_add_dnat(r, (enum isol_map)m, tcp) < 0 ||
+				    emit_rule(b, r) < 0)
+					goto nomem;
+			}
+		return b->error;
+	}
+	for (v6 = 0; v6 < 2; v6++) {
+		enum isol_map sb = v6 ? ISOL_MAP_STEERBACK6 : ISOL_MAP_STEERBACK4;
+
+		if (steer_chains[i].to_target) {
+			r = rule_new(o, steer_chains[i].name);
+			if (r == NULL || rule_add_steerback(r, sb, true) < 0 || emit_rule(b, r) < 0)
+				goto nomem;
+		}
+		if (steer_chains[i].from_target) {
+			r = rule_new(o, steer_chains[i].name);
+			if (r == NULL || rule_add_steerback(r, sb, false) < 0 || emit_rule(b, r) < 0)
+				goto nomem;
+		}
+	}
+	return b->error;
+
+nomem:
+	if (b->error == 0)
+		b->error = -ENOMEM;
+	return b->error;
+}
+
+int nft_encode_steering(struct nft_batch *b, const struct nft_table_opts *o, bool on)
+{
+	size_t i;
+
+	for (i = 0; i < NSTEER_CHAINS && b->error == 0; i++) {
+		if (on) {
+			emit_steering_chain(b, o, i);
+		} else {
+			struct nftnl_chain *c = nftnl_chain_alloc();
+			struct nlmsghdr *nlh;
+
+			if (c == NULL)
+				return b->error = -ENOMEM;
+			nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, o->table);
+			nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, steer_chains[i].name);
+			nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+			/* its rules go with it; destroy: no error if someone removed it */
+			nlh = msg_start(b, ISOL_NFT_MSG_DESTROYCHAIN, 0, "remove chain", 0, 0);
+			if (nlh)
+				nftnl_chain_nlmsg_build_payload(nlh, c);
+			nftnl_chain_free(c);
+			if (nlh)
+				msg_done(b, nlh);
+		}
+	}
 	return b->error;
 }
 
@@ -865,14 +951,18 @@ static int chunk_flush(struct nft_batch *b, struct elem_chunk *c, enum isol_map 
 }
 
 /* The sets an action has an element in: one per direction for an isolation;
- * the DNAT map for a steer, and for a tcp port its steerback set. */
+ * the DNAT map for a steer, and for a tcp port with --kill-flows its
+ * steerback set. */
 static size_t sets_of(const struct isol_action *a, enum isol_map *maps)
 {
 	size_t n = 0, d;
 
 	if (a->spec.kind == ISOL_KIND_STEER) {
 		maps[n++] = nft_map_for(&a->spec, ISOL_DIR_OUT);
-		if (a->spec.target.proto == IPPROTO_TCP && isol_target_has_port(&a->spec.target))
+		/* old flows are cut only when asked; a steer without --kill-flows
+		 * leaves them with the old server, also those older than tracking */
+		if (a->spec.kill_flows && a->spec.target.proto == IPPROTO_TCP &&
+		    isol_target_has_port(&a->spec.target))
 			maps[n++] = a->spec.target.family == AF_INET6 ? ISOL_MAP_STEERBACK6
 								    : ISOL_MAP_STEERBACK4;
 		return n;

@@ -11,17 +11,23 @@
  *   chain out_v6                    the same with ip6 daddr, @out6, @out6r
  *   chain in, fwd (filter input / forward), in_v4 ... fwd_v6: the same (the key
  *                                   is always the packet's daddr . dport: a local
- *                                   service, a routed destination), and first
- *                                   ct state new  ip saddr . meta l4proto . th sport
- *                                   @steerback4  tcp flags & (syn | ack) != syn  drop
- *     After --kill-flows, a push from the old server would be picked up by
- *     conntrack as a new flow in reverse and keep the connection there; it
- *     is dropped instead, and the client's next packet goes to the backup.
+ *                                   service, a routed destination)
  *   chain rej  (regular)            tcp -> reset; else icmpx admin-prohibited
+ * and while at least one steer is (they turn connection tracking on, which
+ * every new connection of the host would pay for):
  *   chain nat_out (nat output -100), chain nat_pre (nat prerouting -100):
  *                                   meta mark MARK accept
+ *                                   tcp SYNs and other protocols:
  *                                   dnat ip to ip daddr . meta l4proto . th dport map @steer4
  *                                   dnat ip to ip daddr map @steerh4   (and ip6: steer6, steerh6)
+ *   chain steer_out, steer_in, steer_fwd (filter output / input / forward):
+ *                                   meta mark MARK accept
+ *                                   ct state new, tcp but not a SYN, to an old
+ *                                   target in @steerback4/6: reset; from one: drop
+ *     After --kill-flows (or for a flow older than tracking), the caller's
+ *     next packet to the old server gets a reset, so it reconnects and its SYN
+ *     is steered; a push from the old server is dropped, so it cannot pick the
+ *     connection up again in reverse.
  *   vmaps addr . l4proto . th dport : verdict, timeout, a counter per element;
  *         "r": interval (prefixes, port ranges, all protocols).
  * A packet's key is loaded once per family chain and looked up in the exact
@@ -93,15 +99,23 @@ void nft_batch_fini(struct nft_batch *b);
 int nft_batch_end(struct nft_batch *b);
 const struct nft_msg_info *nft_batch_find_seq(const struct nft_batch *b, uint32_t seq);
 
-/* Destroy (if present) and recreate the whole table with its skeleton. */
-int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o);
+/* Destroy (if present) and recreate the whole table with its skeleton, and
+ * with the steering chains when @steering. */
+int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o, bool steering);
+/* Add (@on) or remove the steering chains: nat_out, nat_pre, steer_out,
+ * steer_in, steer_fwd. They turn connection tracking on, so they are there
+ * only while at least one steer is. */
+int nft_encode_steering(struct nft_batch *b, const struct nft_table_opts *o, bool on);
 /* Elements of @n actions added (@add) or removed. Elements of actions whose
  * TTL ran out by @now_ms are skipped on add. Removal uses "destroy", which
  * does not fail for an element the kernel already expired. */
 int nft_encode_actions(struct nft_batch *b, const struct nft_table_opts *o,
 		       struct isol_action *const *actions, size_t n, bool add, uint64_t now_ms);
 /* Rules the skeleton holds: a table with fewer was flushed by someone. */
-#define ISOL_SKELETON_RULES (2 + 3 * 3 + 2 * 2 + 4 * 3 + 2 * (1 + 4))
+#define ISOL_SKELETON_RULES (2 + 3 * 3 + 6 * 2)
+/* ... and the steering chains' (nat: mark + 4 maps x tcp/other; steer_out and
+ * steer_in: mark + v4, v6; steer_fwd: mark + v4, v6 x both ways) */
+#define ISOL_STEERING_RULES (2 * (1 + 8) + 2 * (1 + 2) + (1 + 4))
 
 /* Remove the table (isolagent --flush). */
 int nft_encode_destroy_table(struct nft_batch *b, const struct nft_table_opts *o);

@@ -38,12 +38,21 @@ static int send_timed(struct reconcile *r, struct nft_batch *b, struct isol_err 
 	return rc;
 }
 
+static size_t count_steers(struct isol_action *const *acts, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += acts[i]->spec.kind == ISOL_KIND_STEER;
+	return k;
+}
+
 static int rebuild_once(struct reconcile *r, const struct isol_actions *set, uint64_t now_ms,
 			struct isol_err *err)
 {
 	struct isol_action **all = NULL, *a;
 	struct nft_batch b;
-	size_t n = 0;
+	size_t n = 0, steers;
 	int rc;
 
 	if (set->count) {
@@ -53,9 +62,10 @@ static int rebuild_once(struct reconcile *r, const struct isol_actions *set, uin
 		for (a = set->head; a; a = a->next)
 			all[n++] = a;
 	}
+	steers = count_steers(all, n);
 	rc = nft_batch_init(&b, nlport_next_seq(r->port, 0));
 	if (rc == 0)
-		rc = nft_encode_rebuild(&b, &r->opts);
+		rc = nft_encode_rebuild(&b, &r->opts, steers > 0);
 	if (rc == 0)
 		rc = nft_encode_actions(&b, &r->opts, all, n, true, now_ms);
 	if (rc == 0)
@@ -65,6 +75,8 @@ static int rebuild_once(struct reconcile *r, const struct isol_actions *set, uin
 		rc = send_timed(r, &b, err);
 	else
 		isol_err_set(err, rc, "cannot build the table: %s", strerror(-rc));
+	if (rc == 0)
+		r->steers = steers;
 	nft_batch_fini(&b);
 	free(all);
 	return rc;
@@ -97,6 +109,8 @@ int reconcile_change(struct reconcile *r, struct isol_action *const *add, size_t
 		     struct isol_action *const *del, size_t ndel, bool dry_run, uint64_t now_ms,
 		     struct isol_err *err)
 {
+	size_t sdel = count_steers(del, ndel), sadd = count_steers(add, nadd);
+	size_t after = r->steers - (sdel < r->steers ? sdel : r->steers) + sadd;
 	struct nft_batch b;
 	uint32_t seq0 = nlport_next_seq(r->port, 0);
 	int rc;
@@ -106,6 +120,8 @@ int reconcile_change(struct reconcile *r, struct isol_action *const *add, size_t
 		rc = nft_encode_actions(&b, &r->opts, del, ndel, false, now_ms);
 	if (rc == 0 && nadd)
 		rc = nft_encode_actions(&b, &r->opts, add, nadd, true, now_ms);
+	if (rc == 0 && (r->steers == 0) != (after == 0))
+		rc = nft_encode_steering(&b, &r->opts, after > 0);
 	if (rc == 0 && !dry_run)
 		rc = nft_batch_end(&b);
 	nlport_next_seq(r->port, b.seq - seq0);
@@ -113,6 +129,8 @@ int reconcile_change(struct reconcile *r, struct isol_action *const *add, size_t
 		rc = send_timed(r, &b, err);
 	else
 		isol_err_set(err, rc, "cannot build the change: %s", strerror(-rc));
+	if (rc == 0 && !dry_run)
+		r->steers = after;
 	nft_batch_fini(&b);
 	return rc;
 }
@@ -157,7 +175,7 @@ int reconcile_table_present(struct reconcile *r)
 		return 0;
 	if (rc < 0)
 		return rc;
-	return rc == ISOL_SKELETON_RULES;
+	return rc == ISOL_SKELETON_RULES + (r->steers ? ISOL_STEERING_RULES : 0);
 }
 
 int reconcile_flush(struct reconcile *r, struct isol_err *err)

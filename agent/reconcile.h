@@ -17,6 +17,9 @@
 struct reconcile {
 	struct nlport *port;
 	struct nft_table_opts opts;
+	/* steer actions in the table: its steering chains are there while > 0
+	 * (they turn connection tracking on) */
+	size_t steers;
 	/* netlink batch round trips in microseconds, a ring for p50/p99 */
 	uint32_t samples[RECONCILE_SAMPLES];
 	size_t nsamples;
@@ -32,8 +35,9 @@ void reconcile_close(struct reconcile *r);
 int reconcile_rebuild(struct reconcile *r, const struct isol_actions *set, uint64_t now_ms,
 		      struct isol_err *err);
 
-/* Remove @del and add @add in one transaction. With @dry_run the kernel
- * validates and commits nothing. */
+/* Remove @del and add @add in one transaction, with the steering chains
+ * added by the first steer and removed with the last. With @dry_run the
+ * kernel validates and commits nothing. */
 int reconcile_change(struct reconcile *r, struct isol_action *const *add, size_t nadd,
 		     struct isol_action *const *del, size_t ndel, bool dry_run, uint64_t now_ms,
 		     struct isol_err *err);

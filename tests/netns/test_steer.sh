@@ -15,6 +15,32 @@ steer_id() { # ARGS...: `isolctl --json steer ARGS`; prints the new id
 	printf '%s' "$o" | jq -r '.action.id'
 }
 
+# ---- connection tracking only while a steer is -----------------------------------------
+# NAT needs conntrack, and conntrack costs every new connection of the host and
+# can fill up: the steering chains are there only while a steer is.
+chains() { in_client nft list table inet isol 2>/dev/null | awk '$1 == "chain" { print $2 }' | sort | tr '\n' ' '; }
+tracked() { # ADDR PORT: conntrack entries of this host's connections to ADDR:PORT
+	in_client conntrack -L -p tcp -d "$1" --dport "$2" 2>/dev/null | grep -c .
+}
+iso=$(isolate_id $S4:8013)
+assert_not_contains "$(chains)" "nat_out" "no steer: no nat chain ($(chains))"
+assert_not_contains "$(chains)" "steer_" "no steer: no steerback chains"
+assert_ok $S4 8011 A
+assert_eq 0 "$(tracked $S4 8011)" "no steer: this host's connections are not tracked"
+id=$(steer_id $S4:8012 --to $H4)
+have=$(chains)
+for c in nat_out nat_pre steer_out steer_in steer_fwd; do
+	assert_contains " $have" " $c " "a steer brings the steering chain $c"
+done
+assert_ok $S4 8011 A
+assert_ne 0 "$(tracked $S4 8011)" "with a steer, connections are tracked"
+assert_ok $S4 8012 B
+assert_ctl 0 rollback "$id"
+assert_not_contains "$(chains)" "nat_" "the last steer gone: no nat chain ($(chains))"
+assert_ok $S4 8010 A
+assert_eq 0 "$(tracked $S4 8010)" "the last steer gone: connections are not tracked again"
+assert_ctl 0 rollback "$iso"
+
 # ---- IPv4: A:8001 answered by B ------------------------------------------------------
 assert_ok $S4 8001 A
 id=$(steer_id $S4:8001 --to $H4 --ttl 10m --reason "A is sick")

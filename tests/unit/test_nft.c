@@ -18,12 +18,13 @@
 #include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <netinet/in.h>
 
 #include "kcompat.h"
 #include "nft.h"
 
 struct seen {
-	int steer_maps, lookups, dispatches;
+	int steer_maps, lookups, dispatches, dnats, destroy_chains;
 	int begin, end, destroy_table, new_table, sets, chains, rules, elem_msgs, elems,
 	    destroy_elem_msgs;
 	uint32_t table_flags;
@@ -56,14 +57,16 @@ static struct nlmsghdr *normalised_copy(const struct nlmsghdr *nlh)
 
 /* A rule that looks up an isolation map must hand a hit's verdict to the
  * verdict register and go on to `goto rej`; a rule in a hook chain that
- * goes to a family chain must test the family first. */
+ * goes to a family chain must test the family first; a DNAT of tcp takes
+ * SYNs only. */
 static void check_rule(const struct nlmsghdr *nlh, struct seen *s)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	struct nftnl_expr_iter *it;
 	struct nftnl_expr *e, *prev = NULL;
 	const char *chain;
-	bool lookup = false;
+	bool lookup = false, l4 = false, syn_test = false;
+	int tcp_op = -1; /* the op of a cmp of meta l4proto with tcp */
 
 	assert_int_equal(nftnl_rule_nlmsg_parse(nlh, r), 0);
 	chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
@@ -78,7 +81,23 @@ static void check_rule(const struct nlmsghdr *nlh, struct seen *s)
 			assert_non_null(strchr(chain, '_')); /* only in a family chain */
 			lookup = true;
 			s->lookups++;
-		} else if (lookup) {
+		} else if (strcmp(name, "meta") == 0) {
+			l4 = nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY) == NFT_META_L4PROTO;
+		} else if (strcmp(name, "cmp") == 0 && l4) {
+			uint32_t len;
+			const uint8_t *v = nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len);
+
+			if (len == 1 && v[0] == IPPROTO_TCP)
+				tcp_op = (int)nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP);
+			l4 = false;
+		} else if (strcmp(name, "bitwise") == 0 && tcp_op == NFT_CMP_EQ) {
+			syn_test = true;
+		} else if (strcmp(name, "nat") == 0) {
+			/* tcp: SYNs only, so an untracked flow stays where it was */
+			assert_true((tcp_op == NFT_CMP_EQ && syn_test) || tcp_op == NFT_CMP_NEQ);
+			s->dnats++;
+		}
+		if (lookup && strcmp(name, "lookup") != 0) {
 			assert_string_equal(name, "immediate");
 			assert_int_equal((int)nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT), NFT_GOTO);
 			assert_string_equal(nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN), "rej");
@@ -171,6 +190,8 @@ static void walk(const struct nft_batch *b, struct seen *s)
 			nftnl_set_free(st);
 		} else if (type == NFT_MSG_NEWCHAIN) {
 			s->chains++;
+		} else if (type == ISOL_NFT_MSG_DESTROYCHAIN) {
+			s->destroy_chains++;
 		} else if (type == NFT_MSG_NEWRULE) {
 			check_rule(nlh, s);
 			s->rules++;
@@ -224,7 +245,7 @@ static void test_rebuild_skeleton(void **state)
 
 	nft_table_opts_init(&o);
 	assert_int_equal(nft_batch_init(&b, 100), 0);
-	assert_int_equal(nft_encode_rebuild(&b, &o), 0);
+	assert_int_equal(nft_encode_rebuild(&b, &o, false), 0);
 	assert_int_equal(nft_batch_end(&b), 0);
 	walk(&b, &s);
 	assert_int_equal(s.begin, 1);
@@ -235,23 +256,43 @@ static void test_rebuild_skeleton(void **state)
 	assert_int_equal(s.table_flags, NFT_TABLE_F_OWNER | NFT_TABLE_F_PERSIST);
 	assert_int_equal(s.sets, ISOL_MAP_STEER4);
 	assert_int_equal(s.steer_maps, 6); /* 4 DNAT maps, 2 steerback sets */
-	/* out in fwd, each with _v4 and _v6; rej; nat_out nat_pre */
-	assert_int_equal(s.chains, 12);
+	/* out in fwd, each with _v4 and _v6; rej; no steering chains */
+	assert_int_equal(s.chains, 10);
 	/* rej: 2; per hook: mark + 2 family gotos; per family chain: exact and
-	 * range lookups, in/fwd a steerback rule before them; nat: mark + 4 */
+	 * range lookups */
 	assert_int_equal(s.rules, ISOL_SKELETON_RULES);
-	assert_int_equal(ISOL_SKELETON_RULES, 37); /* the watchdog compares with it */
+	assert_int_equal(ISOL_SKELETON_RULES, 23); /* the watchdog compares with it */
 	assert_int_equal(s.lookups, 12); /* one per map: 3 hooks x 2 families x 2 */
 	assert_int_equal(s.dispatches, 6);
+	assert_int_equal(s.dnats, 0);
 	/* the first message after BEGIN is seq 101 */
 	assert_non_null(nft_batch_find_seq(&b, 101));
 	assert_string_equal(nft_batch_find_seq(&b, 101)->what, "remove table");
 	assert_null(nft_batch_find_seq(&b, 99999));
 	nft_batch_fini(&b);
 
+	/* with a steer: the steering chains too (they turn conntrack on) */
+	assert_int_equal(nft_batch_init(&b, 1), 0);
+	assert_int_equal(nft_encode_rebuild(&b, &o, true), 0);
+	walk(&b, &s);
+	assert_int_equal(s.chains, 15); /* nat_out nat_pre steer_out steer_in steer_fwd */
+	assert_int_equal(s.rules, ISOL_SKELETON_RULES + ISOL_STEERING_RULES);
+	assert_int_equal(ISOL_STEERING_RULES, 29);
+	assert_int_equal(s.dnats, 16); /* 2 chains x 4 maps x (tcp SYN, other) */
+	assert_int_equal(s.lookups, 12);
+	nft_batch_fini(&b);
+
+	/* the last steer gone: the five chains go, their rules with them */
+	assert_int_equal(nft_batch_init(&b, 1), 0);
+	assert_int_equal(nft_encode_steering(&b, &o, false), 0);
+	walk(&b, &s);
+	assert_int_equal(s.destroy_chains, 5);
+	assert_int_equal(s.rules, 0);
+	nft_batch_fini(&b);
+
 	o.owner = false;
 	assert_int_equal(nft_batch_init(&b, 1), 0);
-	assert_int_equal(nft_encode_rebuild(&b, &o), 0);
+	assert_int_equal(nft_encode_rebuild(&b, &o, false), 0);
 	walk(&b, &s);
 	assert_int_equal(s.table_flags, 0);
 	assert_int_equal(s.end, 0); /* no END unless asked: a dry run */
@@ -433,7 +474,16 @@ static void test_steer_elements(void **state)
 	assert_int_equal(nft_batch_init(&b, 1), 0);
 	assert_int_equal(nft_encode_actions(&b, &o, &a, 1, true, 1000), 0);
 	walk(&b, &s);
-	/* one DNAT element whatever the directions, and a steerback key */
+	/* one DNAT element whatever the directions; no steerback key: old
+	 * flows stay unless cut */
+	assert_int_equal(s.elems, 1);
+	nftnl_set_free(s.last_elems);
+	nft_batch_fini(&b);
+	a->spec.kill_flows = true;
+	assert_int_equal(nft_batch_init(&b, 1), 0);
+	assert_int_equal(nft_encode_actions(&b, &o, &a, 1, true, 1000), 0);
+	walk(&b, &s);
+	/* with --kill-flows, and a steerback key */
 	assert_int_equal(s.elems, 2);
 	assert_string_equal(s.last_set, "steerback4");
 	nftnl_set_free(s.last_elems);
