@@ -23,6 +23,7 @@ struct isol_action {
 	char origin[48];     /* "cli", "apply", "policy:NAME" */
 	struct isol_actor actor;
 	uint64_t packets, bytes; /* last counters read from the kernel */
+	bool escalated; /* its escalation event is out (not journaled: once per run) */
 	/* route --replace: the route it replaced, to put back (route_saved
 	 * words), owned; NULL for every other action */
 	char *replaced;

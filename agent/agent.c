@@ -12,6 +12,16 @@
 #include "log.h"
 
 #define WATCHDOG_INTERVAL 0.25 /* seconds: a removed table is back within a second */
+/* Up to this many actions, a removal reads the counters first, so that its
+ * event says what the actions stopped. */
+#define EVENT_COUNTERS_MAX 20000
+
+static void broadcast_event(const char *line, size_t len, void *data)
+{
+	struct isol_agent *ag = data;
+
+	control_broadcast(ag->control, line, len);
+}
 
 static void expiry_arm(struct isol_agent *ag);
 static const char *protects_action(struct isol_agent *ag, const struct isol_spec *spec,
@@ -193,6 +203,13 @@ int agent_start(struct isol_agent *ag, struct ev_loop *loop, const struct agent_
 	rc = journal_open(&ag->journal, o->state_dir, err);
 	if (rc < 0)
 		return rc;
+	ag->events = events_open(o->state_dir, err);
+	if (ag->events == NULL)
+		return err ? err->code : -ENOMEM;
+	events_set_sink(ag->events, broadcast_event, ag);
+	if (o->notify &&
+	    events_set_notify(ag->events, loop, o->notify, o->notify_types, err) < 0)
+		return err ? err->code : -EINVAL;
 	rc = journal_replay(ag->journal, &ag->actions, err);
 	if (rc < 0)
 		return rc;
@@ -257,12 +274,22 @@ int agent_start(struct isol_agent *ag, struct ev_loop *loop, const struct agent_
 	ev_io_init(&ag->routes_watch, routes_cb, route_events_fd(ag->fx.routes), EV_READ);
 	ag->routes_watch.data = ag;
 	ev_io_start(loop, &ag->routes_watch);
+	agent_escalation_start(ag);
+	events_emit(ag->events, EVENT_AGENT, NULL,
+		    "isolagent %s started: %zu actions in force, table inet %s (owner %s)",
+		    ISOL_VERSION, ag->actions.count, o->table.table,
+		    ag->rec.opts.owner ? "yes" : "no, watched");
 	return 0;
 }
 
 void agent_stop(struct isol_agent *ag)
 {
+	if (ag->events && ag->journal)
+		events_emit(ag->events, EVENT_AGENT, NULL,
+			    "isolagent stopping: %zu actions stay in force without it",
+			    ag->actions.count);
 	if (ag->loop) {
+		ev_timer_stop(ag->loop, &ag->escalate);
 		ev_timer_stop(ag->loop, &ag->expiry);
 		ev_timer_stop(ag->loop, &ag->watchdog);
 		ev_stat_stop(ag->loop, &ag->hosts_watch);
@@ -278,6 +305,8 @@ void agent_stop(struct isol_agent *ag)
 		reconcile_close(&ag->rec); /* the table persists: isolation stays */
 	journal_close(ag->journal);
 	ag->journal = NULL;
+	events_close(ag->events);
+	ag->events = NULL;
 	actions_fini(&ag->actions);
 	protect_fini(&ag->protect);
 }
@@ -316,6 +345,9 @@ int agent_renew(struct isol_agent *ag, struct isol_action **acts, size_t n, uint
 void agent_refused(struct isol_agent *ag, const char *op, const char *why,
 		   const struct isol_actor *actor)
 {
+	struct agent_req req = { .origin = "cli", .actor = *actor };
+
+	agent_event_refused(ag, op, why, NULL, 0, &req);
 	journal_refused(ag->journal, op, why, actor, isol_now_ms());
 	if (journal_sync(ag->journal) < 0)
 		log_warn("journal: cannot record a refusal");
@@ -397,7 +429,7 @@ static int check_request_duplicates(struct isol_action *const *acts, size_t n,
 	return rc;
 }
 
-static const char *done_word(enum isol_kind kind)
+const char *agent_done_word(enum isol_kind kind)
 {
 	switch (kind) {
 	case ISOL_KIND_STEER:
@@ -431,7 +463,7 @@ static int check_duplicates(struct isol_agent *ag, struct isol_action *const *ac
 			*bad_index = i;
 		return isol_err_set(err, -EEXIST,
 				    "%s is already %s by action %llu (roll it back first%s)", t,
-				    done_word(sp->kind), (unsigned long long)prev->id,
+				    agent_done_word(sp->kind), (unsigned long long)prev->id,
 				    sp->kind == ISOL_KIND_ISOLATE ? ", or pick another direction" : "");
 	}
 	return check_request_duplicates(acts, n, bad_index, err);
@@ -573,6 +605,7 @@ int agent_add_actions(struct isol_agent *ag, struct isol_action **acts, size_t n
 		if (acts[i]->spec.kind == ISOL_KIND_STEER && acts[i]->spec.kill_flows)
 			kill_flows(acts[i]);
 	}
+	agent_event_applied(ag, acts, n, req);
 	if (n == 1) {
 		char words[512];
 
@@ -588,6 +621,9 @@ int agent_add_actions(struct isol_agent *ag, struct isol_action **acts, size_t n
 
 out_free:
 	/* refused, failed, or only a dry run: nothing of it stays */
+	if (rc < 0 && !req->dry_run)
+		agent_event_refused(ag, n == 1 ? isol_kind_name(acts[0]->spec.kind) : "apply",
+				    err && err->msg[0] ? err->msg : strerror(-rc), acts, n, req);
 	for (i = 0; i < n; i++) {
 		action_free(acts[i]);
 		acts[i] = NULL;
@@ -604,6 +640,13 @@ int agent_remove(struct isol_agent *ag, struct isol_action **acts, size_t n, con
 
 	if (n == 0)
 		return isol_err_set(err, -ENOENT, "nothing to remove");
+	if (!req->dry_run && ag->actions.count <= EVENT_COUNTERS_MAX) {
+		struct isol_err ignored = { 0, "" };
+
+		/* what they stopped, for the event; a dump of every element, so
+		 * not for a table so big that it would stall the agent */
+		reconcile_counters(&ag->rec, &ag->actions, &ignored);
+	}
 	/* the hosts file and routes first: a read-only hosts file refuses the
 	 * whole removal before anything moved */
 	rc = effects_apply(&ag->fx, &ag->actions, NULL, 0, acts, n, req->dry_run, req->change_fn,
@@ -641,6 +684,7 @@ int agent_remove(struct isol_agent *ag, struct isol_action **acts, size_t n, con
 			 req->actor.uid);
 		actions_remove(&ag->actions, acts[i]);
 	}
+	agent_event_removed(ag, acts, n, why, req, now);
 	/* only now: what the state machine decides may remove other actions,
 	 * and every one of @acts must be out of the set by then */
 	for (i = 0; i < n && ag->sv && strcmp(why, "policy") != 0; i++)

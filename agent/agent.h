@@ -12,6 +12,7 @@
 #include "actions.h"
 #include "control.h"
 #include "effects.h"
+#include "events.h"
 #include "journal.h"
 #include "protect.h"
 #include "reconcile.h"
@@ -25,6 +26,9 @@ struct agent_opts {
 	struct nft_table_opts table;
 	const char *const *protects; /* --protect ADDR[/LEN], checked at start too */
 	size_t nprotects;
+	uint64_t escalate_after_ms; /* an action in force this long: an event; 0 = never */
+	const char *notify;	    /* run for each event (--notify), or NULL */
+	const char *notify_types;   /* which ones, comma separated; NULL = all */
 };
 
 struct isol_agent {
@@ -44,6 +48,8 @@ struct isol_agent {
 	uint64_t started_ms;
 	uint64_t rebuilds; /* times the table had to be put back */
 	struct supervise *sv; /* policies, probes, automatic actions; may be NULL */
+	struct events *events;
+	ev_timer escalate; /* looks for actions in force longer than escalate_after_ms */
 };
 
 /* Everything a request carries besides its actions. */
@@ -92,6 +98,18 @@ int agent_renew(struct isol_agent *ag, struct isol_action **acts, size_t n, uint
 /* Journal a refused request (audit), best effort. */
 void agent_refused(struct isol_agent *ag, const char *op, const char *why,
 		   const struct isol_actor *actor);
+
+/* "isolated", "steered", "pinned", "routed" */
+const char *agent_done_word(enum isol_kind kind);
+/* Events of the shared paths (agent_events.c). */
+json_t *agent_actor_json(const struct isol_actor *a);
+void agent_event_applied(struct isol_agent *ag, struct isol_action *const *acts, size_t n,
+			 const struct agent_req *req);
+void agent_event_refused(struct isol_agent *ag, const char *op, const char *why,
+			 struct isol_action *const *acts, size_t n, const struct agent_req *req);
+void agent_event_removed(struct isol_agent *ag, struct isol_action *const *acts, size_t n,
+			 const char *why, const struct agent_req *req, uint64_t now);
+void agent_escalation_start(struct isol_agent *ag);
 
 /* Remove our table (isolagent --flush, no agent running). */
 int agent_flush_table(const struct agent_opts *o, struct isol_err *err);

@@ -30,6 +30,7 @@ struct conn {
 	size_t scanned; /* bytes of @in already searched for '\n' */
 	bool pending;   /* @in may hold complete requests not served yet */
 	struct control_defer *deferred; /* an answer is owed: serve nothing else */
+	bool watching; /* gets every event (control_watch) */
 	struct conn *prev, *next;
 };
 
@@ -47,7 +48,7 @@ struct control {
 	control_handler_fn fn;
 	void *ctx;
 	struct conn *conns;
-	size_t nconns;
+	size_t nconns, nwatchers;
 };
 
 static void conn_free(struct conn *c)
@@ -59,6 +60,8 @@ static void conn_free(struct conn *c)
 	ev_idle_stop(ctl->loop, &c->more);
 	if (c->deferred)
 		c->deferred->conn = NULL;
+	if (c->watching)
+		ctl->nwatchers--;
 	close(c->rio.fd);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -443,4 +446,44 @@ void control_resume(struct control_defer *d, const char *line, size_t len)
 size_t control_clients(const struct control *c)
 {
 	return c->nconns;
+}
+
+int control_watch(struct control *ctl)
+{
+	if (ctl->current == NULL)
+		return -EINVAL;
+	if (!ctl->current->watching)
+		ctl->nwatchers++;
+	ctl->current->watching = true;
+	return 0;
+}
+
+size_t control_watchers(const struct control *c)
+{
+	return c->nwatchers;
+}
+
+void control_broadcast(struct control *ctl, const char *line, size_t len)
+{
+	struct conn *c, *next;
+
+	if (ctl == NULL || ctl->nwatchers == 0)
+		return;
+	for (c = ctl->conns; c; c = next) {
+		next = c->next;
+		if (!c->watching || c == ctl->current)
+			continue;
+		if (c->out.len > CONTROL_WATCH_BACKLOG) {
+			log_warn("control: pid %d uid %u does not read its events (%zu bytes "
+				 "queued); dropped",
+				 c->peer.pid, c->peer.uid, c->out.len);
+			conn_free(c);
+			continue;
+		}
+		if (strbuf_append(&c->out, line, len) < 0 || conn_flush(c) < 0) {
+			conn_free(c);
+			continue;
+		}
+		conn_update(c);
+	}
 }

@@ -47,6 +47,16 @@ struct control_defer *control_defer(struct control *c);
  * when the client has gone meanwhile. Frees @d. */
 void control_resume(struct control_defer *d, const char *line, size_t len);
 
+/* From inside a handler: after its answer, this client also gets every
+ * line control_broadcast() sends (the event stream), until it hangs up. */
+int control_watch(struct control *c);
+size_t control_watchers(const struct control *c);
+/* Queue @line for every watcher. One that does not read (more than
+ * CONTROL_WATCH_BACKLOG bytes waiting) is dropped: it never slows the
+ * agent or holds its memory. */
+#define CONTROL_WATCH_BACKLOG (4u << 20)
+void control_broadcast(struct control *c, const char *line, size_t len);
+
 int control_open(struct control **cp, struct ev_loop *loop, const struct control_opts *o,
 		 control_handler_fn fn, void *ctx, struct isol_err *err);
 void control_close(struct control *c);

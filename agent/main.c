@@ -12,6 +12,7 @@
 #include <ev.h>
 
 #include "agent.h"
+#include "isol/duration.h"
 #include "isol/wire.h"
 #include "log.h"
 #include "policy_parse.h"
@@ -20,6 +21,7 @@
 
 #define DEFAULT_STATE_DIR "/var/lib/isol"
 #define DEFAULT_POLICIES "/etc/isol/policies.d"
+#define DEFAULT_ESCALATE_MS (60 * 60 * 1000ull) /* an hour in force: ask a person */
 
 static void usage(FILE *f)
 {
@@ -41,6 +43,15 @@ static void usage(FILE *f)
 		"                      loopback, default gateways and the caller's SSH client are\n"
 		"                      always protected\n"
 		"  --mark HEX          packet mark that exempts probes (default 0x%x)\n"
+		"  --notify PATH       run PATH for every event (an action applied, removed or\n"
+		"                      refused, a health change, an escalation...): the event's\n"
+		"                      JSON on its stdin, ISOL_EVENT_TYPE and ISOL_EVENT_MESSAGE\n"
+		"                      in its environment; killed after 10 s. For a webhook:\n"
+		"                      a script running `curl -s --data-binary @- URL`\n"
+		"  --notify-types LIST which events (default all): applied,removed,refused,\n"
+		"                      health,policy,paused,resumed,escalation,agent\n"
+		"  --escalate-after DUR  an action still in force after DUR raises an escalation\n"
+		"                      event (default 1h; 0 = never)\n"
 		"  --no-owner          do not use the kernel's table owner flag (old kernels)\n"
 		"  --foreground, -f    stay in the foreground, log to stderr\n"
 		"  --log-level LEVEL   debug, info (default), warn, error\n"
@@ -125,6 +136,9 @@ int main(int argc, char **argv)
 		{ "flush", no_argument, NULL, 'F' },
 		{ "policies", required_argument, NULL, 'P' },
 		{ "check-config", no_argument, NULL, 'C' },
+		{ "notify", required_argument, NULL, 'N' },
+		{ "notify-types", required_argument, NULL, 'T' },
+		{ "escalate-after", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -143,6 +157,7 @@ int main(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.state_dir = DEFAULT_STATE_DIR;
+	o.escalate_after_ms = DEFAULT_ESCALATE_MS;
 	o.hosts_file = "/etc/hosts";
 	nft_table_opts_init(&o.table);
 	while ((c = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
@@ -203,6 +218,42 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			check_config = true;
+			break;
+		case 'N':
+			if (optarg[0] != '/' || access(optarg, X_OK) != 0) {
+				fprintf(stderr,
+					"isolagent: --notify '%s' must be an absolute path to an "
+					"executable\n",
+					optarg);
+				return 2;
+			}
+			o.notify = optarg;
+			break;
+		case 'T': {
+			struct events *probe = events_open(NULL, NULL);
+			struct isol_err terr = { 0, "" };
+			int trc = probe ? events_set_notify(probe, NULL, "/bin/true", optarg, &terr)
+					: -ENOMEM;
+
+			events_close(probe);
+			if (trc < 0) {
+				fprintf(stderr, "isolagent: --notify-types: %s\n", terr.msg);
+				return 2;
+			}
+			o.notify_types = optarg;
+			break;
+		}
+		case 'E':
+			if (isol_duration_parse(optarg, &o.escalate_after_ms, NULL) < 0 &&
+			    strcmp(optarg, "0") != 0) {
+				fprintf(stderr,
+					"isolagent: bad --escalate-after '%s' (a duration: 30m, 1h, "
+					"2h30m; 0 = never)\n",
+					optarg);
+				return 2;
+			}
+			if (strcmp(optarg, "0") == 0)
+				o.escalate_after_ms = 0;
 			break;
 		case 'h':
 			usage(stdout);

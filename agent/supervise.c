@@ -27,6 +27,8 @@ struct sv_target {
 	uint64_t ids[POLICY_ACTIONS_MAX]; /* our actions in force, 0 = none */
 	struct probe *running[POLICY_PROBES_MAX];
 	struct sv_probe_arg *args[POLICY_PROBES_MAX]; /* freed with the probe */
+	enum health_state seen; /* the state the last event told */
+	enum health_refusal refused_told; /* the last refusal told, NONE after an action */
 };
 
 struct sv_probe_arg {
@@ -214,6 +216,59 @@ static void adopt_actions(struct supervise *sv)
 	}
 }
 
+/* --- events ----------------------------------------------------------------- */
+
+/* A change of @target's state since the last look is an event, with the
+ * evidence: the last probe result and why, the counts, the level. @tell
+ * false only looks (after a load or a reload). */
+static void note_state(struct supervise *sv, unsigned target, bool tell)
+{
+	struct sv_target *t = &sv->targets[target];
+	struct health_status st;
+	json_t *o;
+
+	if (health_status(sv->health, target, now_mono(), &st) < 0 || st.state == t->seen)
+		return;
+	if (tell) {
+		o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:b}", "policy", t->pol->name,
+			      "target", t->name, "from", health_state_name(t->seen), "to",
+			      health_state_name(st.state), "result", health_result_name(st.last),
+			      "error", st.last_reason, "fails", st.fails, "passes", st.passes,
+			      "level", st.level, "backup", st.backup);
+		events_emit(sv->ag->events, EVENT_HEALTH, o, "%s %s: %s -> %s%s%s%s",
+			    t->pol->name, t->name, health_state_name(t->seen),
+			    health_state_name(st.state),
+			    st.last == HEALTH_FAIL && st.last_reason[0] ? " (" : "",
+			    st.last == HEALTH_FAIL ? st.last_reason : "",
+			    st.last == HEALTH_FAIL && st.last_reason[0] ? ")" : "");
+	}
+	t->seen = st.state;
+}
+
+static void note_all_states(struct supervise *sv)
+{
+	size_t i;
+
+	for (i = 0; i < sv->ntargets; i++)
+		note_state(sv, (unsigned)i, false);
+}
+
+/* A refusal of the guard rails, told once until something else happens. */
+static void note_refusal(struct supervise *sv, const struct health_decision *d)
+{
+	struct sv_target *t = &sv->targets[d->target];
+
+	if (t->refused_told == d->why)
+		return;
+	t->refused_told = d->why;
+	events_emit(sv->ag->events, EVENT_REFUSED,
+		    json_pack("{s:s,s:s,s:s,s:s,s:s}", "op", "policy", "policy", t->pol->name,
+			      "target", t->name, "why", health_refusal_name(d->why), "error",
+			      d->reason),
+		    "policy %s: automatic action on %s refused: %s (%s)", t->pol->name, t->name,
+		    health_refusal_name(d->why), d->reason);
+}
+
 /* --- probing ---------------------------------------------------------------- */
 
 static void probe_done(const struct probe_result *res, void *data)
@@ -233,6 +288,7 @@ static void probe_done(const struct probe_result *res, void *data)
 			  res->reason);
 	health_feed(sv->health, arg->target, arg->round, arg->probe, map[res->status],
 		    res->reason[0] ? res->reason : NULL, now_mono());
+	note_state(sv, arg->target, true);
 	free(arg);
 	run_decisions(sv);
 	tick_arm(sv);
@@ -463,17 +519,21 @@ static void run_decisions(struct supervise *sv)
 
 		switch (d.what) {
 		case HEALTH_DO_ACT:
+			t->refused_told = HEALTH_REFUSE_NONE;
 			act(sv, &d);
 			break;
 		case HEALTH_DO_RESTORE:
 			log_warn("policy %s: %s: restoring (%s)", t->pol->name, t->name, d.reason);
+			t->refused_told = HEALTH_REFUSE_NONE;
 			lift(sv, t, "policy");
 			break;
 		case HEALTH_DO_REFUSE:
 			log_warn("policy %s: %s: automatic action refused: %s (%s)", t->pol->name,
 				 t->name, health_refusal_name(d.why), d.reason);
+			note_refusal(sv, &d);
 			break;
 		}
+		note_state(sv, d.target, true);
 		persist(sv, d.target);
 	}
 }
@@ -586,6 +646,7 @@ int supervise_open(struct supervise **svp, struct isol_agent *ag, const char *di
 		goto err_free;
 	adopt_actions(sv);
 	restore_states(sv);
+	note_all_states(sv);
 	ev_timer_init(&sv->tick, tick_cb, 0.0, 0.0);
 	sv->tick.data = sv;
 	tick_arm(sv);
@@ -625,10 +686,15 @@ int supervise_reload(struct supervise *sv, struct policy_errors *errs, struct is
 	int rc;
 
 	rc = load(sv->dir, &set, errs);
-	if (rc < 0)
-		return isol_err_set(err, rc,
-				    "policies in %s: %zu error%s; the running policies stay",
-				    sv->dir, errs->total, errs->total == 1 ? "" : "s");
+	if (rc < 0) {
+		isol_err_set(err, rc, "policies in %s: %zu error%s; the running policies stay",
+			     sv->dir, errs->total, errs->total == 1 ? "" : "s");
+		events_emit(sv->ag->events, EVENT_POLICY,
+			    json_pack("{s:s,s:i,s:s}", "dir", sv->dir, "errors", (int)errs->total,
+				      "first_error", errs->n ? errs->v[0].text : ""),
+			    "%s%s%s", err->msg, errs->n ? ": " : "", errs->n ? errs->v[0].text : "");
+		return rc;
+	}
 	rc = build(sv, set, &h, &targets, &n, err);
 	if (rc < 0) {
 		policy_set_free(set);
@@ -656,10 +722,16 @@ int supervise_reload(struct supervise *sv, struct policy_errors *errs, struct is
 	sv->set = set;
 	if (sv->paused)
 		health_pause(h, true, now_mono());
+	note_all_states(sv);
 	run_decisions(sv);
 	tick_arm(sv);
 	log_info("policies reloaded from %s: %zu, %zu targets watched", sv->dir,
 		 policy_set_count(set), n);
+	events_emit(sv->ag->events, EVENT_POLICY,
+		    json_pack("{s:s,s:i,s:i}", "dir", sv->dir, "policies",
+			      (int)policy_set_count(set), "targets", (int)n),
+		    "policies reloaded from %s: %zu, %zu targets watched", sv->dir,
+		    policy_set_count(set), n);
 	return 0;
 }
 

@@ -735,6 +735,11 @@ static int do_pause(struct request *r, struct isol_err *err)
 		return no_policies(err);
 	supervise_pause(r->ag->sv, pause);
 	log_warn("automatic actions %s (uid %u)", pause ? "paused" : "resumed", r->peer->uid);
+	events_emit(r->ag->events, pause ? EVENT_PAUSED : EVENT_RESUMED,
+		    json_pack("{s:o}", "actor", agent_actor_json(&r->req.actor)),
+		    pause ? "automatic actions paused by %s: probing goes on, nothing is applied"
+			  : "automatic actions resumed by %s",
+		    r->peer->user[0] ? r->peer->user : "a user");
 	strbuf_printf(r->out, "{\"ok\":true,\"paused\":%s}\n", pause ? "true" : "false");
 	return 0;
 }
@@ -900,6 +905,77 @@ static int do_probe(struct request *r, struct isol_err *err)
 	return 0;
 }
 
+/* --- events: watch, report ----------------------------------------------- */
+
+static void backlog_line(const char *line, size_t len, void *data)
+{
+	strbuf_append(data, line, len);
+}
+
+/* The answer, then the last `backlog` events (or those after `after`), then
+ * every new event as it happens, one JSON object per line. */
+static int do_watch(struct request *r, struct isol_err *err)
+{
+	json_t *jb = json_object_get(r->root, "backlog"), *ja = json_object_get(r->root, "after");
+	json_int_t backlog = 0;
+	uint64_t after = 0;
+
+	if (jb && (!json_is_integer(jb) || json_integer_value(jb) < 0))
+		return isol_err_set(err, -EINVAL, "'backlog' must be a count of events");
+	if (ja && (!json_is_integer(ja) || json_integer_value(ja) < 0))
+		return isol_err_set(err, -EINVAL, "'after' must be an event seq");
+	if (jb)
+		backlog = json_integer_value(jb) > EVENTS_RING ? EVENTS_RING : json_integer_value(jb);
+	if (ja) {
+		after = (uint64_t)json_integer_value(ja);
+		if (!jb)
+			backlog = EVENTS_RING;
+	}
+	if (control_watch(r->ag->control) < 0)
+		return isol_err_set(err, -EINVAL, "watch needs a control connection");
+	strbuf_printf(r->out, "{\"ok\":true,\"watching\":true,\"seq\":%llu}\n",
+		      (unsigned long long)events_last_seq(r->ag->events));
+	events_backlog(r->ag->events, after, (size_t)backlog, backlog_line, r->out);
+	return 0;
+}
+
+#define REPORT_MAX_EVENTS 20000
+
+/* The events since `since_ms` (wall clock, ms), from the events files. */
+static int do_report(struct request *r, struct isol_err *err)
+{
+	json_t *js = json_object_get(r->root, "since_ms"), *jm = json_object_get(r->root, "max");
+	json_int_t max = REPORT_MAX_EVENTS;
+	bool truncated;
+	size_t bad;
+	json_t *evs;
+	char *dump;
+
+	if (!json_is_integer(js) || json_integer_value(js) < 0)
+		return isol_err_set(err, -EINVAL, "report needs 'since_ms' (ms since the epoch)");
+	if (jm && (!json_is_integer(jm) || json_integer_value(jm) < 1))
+		return isol_err_set(err, -EINVAL, "'max' must be a positive count");
+	if (jm && json_integer_value(jm) < max)
+		max = json_integer_value(jm);
+	evs = events_read_since(r->ag->events, (uint64_t)json_integer_value(js), (size_t)max,
+				&truncated, &bad, err);
+	if (evs == NULL)
+		return err->code ? err->code : -EIO;
+	dump = json_dumps(evs, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(evs);
+	if (dump == NULL)
+		return isol_err_set(err, -ENOMEM, "out of memory");
+	strbuf_printf(r->out,
+		      "{\"ok\":true,\"since_ms\":%lld,\"now_ms\":%llu,\"truncated\":%s,"
+		      "\"bad_lines\":%zu,\"events\":",
+		      (long long)json_integer_value(js), (unsigned long long)isol_now_ms(),
+		      truncated ? "true" : "false", bad);
+	strbuf_puts(r->out, dump);
+	strbuf_puts(r->out, "}\n");
+	free(dump);
+	return 0;
+}
+
 static const struct verb {
 	const char *op;
 	bool mutates;
@@ -914,7 +990,8 @@ static const struct verb {
 	{ "health", false, do_health },  { "pause", true, do_pause },
 	{ "resume", true, do_pause },    { "policy_list", false, do_policy_list },
 	{ "policy_reload", true, do_policy_reload }, { "policy_check", false, do_policy_check },
-	{ "probe", false, do_probe },
+	{ "probe", false, do_probe },	 { "watch", false, do_watch },
+	{ "report", false, do_report },
 };
 
 void verbs_handle(void *ctx, const struct control_peer *peer, char *line, size_t len,

@@ -55,6 +55,9 @@ int ctl_verb_pause(struct ctl *ctl, int argc, char **argv);
 int ctl_verb_policy(struct ctl *ctl, int argc, char **argv);
 int ctl_verb_probe(struct ctl *ctl, int argc, char **argv);
 int ctl_verb_version(struct ctl *ctl, int argc, char **argv);
+/* ctl_events.c */
+int ctl_verb_watch(struct ctl *ctl, int argc, char **argv);
+int ctl_verb_report(struct ctl *ctl, int argc, char **argv);
 
 /* Report a local failure: "isolctl: MSG" on stderr and, with --json, an
  * {"ok":false,"error":{"code":CODE,"message":MSG}} document on stdout.

@@ -122,6 +122,32 @@ static const struct verb verbs[] = {
      "Examples:\n"
      "  isolctl probe 10.0.0.5:5672\n"
      "  isolctl probe 10.0.0.7:443 --type https\n"},
+    {"watch", ctl_verb_watch, "watch [--backlog N] [--types LIST]",
+     "the agent's events as they happen: actions, refusals, health changes",
+     "Print every event of the agent as it happens, one line each: actions applied\n"
+     "and removed (by whom, what they stopped), refusals (protected targets, guard\n"
+     "rails, permissions), health changes of watched targets with the probe's error,\n"
+     "policy reloads, pauses, escalations. Runs until Ctrl-C. With --json, one event\n"
+     "object per line (seq, ts_ms, time, type, message and the details), for scripts.\n"
+     "\n"
+     "Options:\n"
+     "  --backlog N     first the last N events (up to 1024)\n"
+     "  --types LIST    only these: applied,removed,refused,health,policy,paused,\n"
+     "                  resumed,escalation,agent\n"
+     "\n"
+     "Examples:\n"
+     "  isolctl watch --backlog 20\n"
+     "  isolctl watch --json --types applied,removed | jq -r .message\n"},
+    {"report", ctl_verb_report, "report [--since DUR]",
+     "the story of an incident: what failed, what was done, by whom, how long",
+     "From the agent's events file (in its state directory): the probe failures,\n"
+     "every action applied or removed with who did it, when, for how long and how\n"
+     "many packets it stopped, the refusals, then the whole timeline. For the\n"
+     "post-incident review. --since defaults to 24h.\n"
+     DUR_HELP "\n"
+     "Examples:\n"
+     "  isolctl report --since 2h\n"
+     "  isolctl report --since 1d --json | jq '.events[] | select(.type == \"applied\")'\n"},
     {"pause", ctl_verb_pause, "pause", "no automatic actions (maintenance); probing goes on",
      "Stop the policies from acting or restoring until isolctl resume.\n"},
     {"resume", ctl_verb_pause, "resume", "automatic actions again", "End isolctl pause.\n"},
@@ -204,8 +230,9 @@ static const struct verb verbs[] = {
 
 /* Verb options that take a value: their value is never a global option
  * (`--reason --json` is a reason). */
-static const char *const valued_opts[] = {"--ttl",  "--reason", "--direction",
-					  "--mode", "-f",	"--file"};
+static const char *const valued_opts[] = {"--ttl",  "--reason", "--direction", "--mode",
+					  "-f",	    "--file",	"--backlog",   "--types",
+					  "--since"};
 
 /* Words people try; only ever suggested, never run. */
 static const struct {

@@ -1,0 +1,254 @@
+/* agent_events.c - the events of the shared paths: actions applied,
+ * removed and refused, escalations of actions that stay too long. Each
+ * carries who did it (actor, origin) and what it concerned; a request of
+ * 100,000 actions is one event that names the first few. */
+#include <stdio.h>
+#include <string.h>
+
+#include "agent.h"
+#include "isol/duration.h"
+#include "log.h"
+
+#define EVENT_ACTIONS_MAX 20 /* actions named in one event */
+#define ESCALATE_INTERVAL 5.0 /* s between looks for actions to escalate, at most */
+
+json_t *agent_actor_json(const struct isol_actor *a)
+{
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "uid", json_integer(a->uid));
+	if (a->user[0])
+		json_object_set_new(o, "user", json_string(a->user));
+	if (a->pid > 0)
+		json_object_set_new(o, "pid", json_integer(a->pid));
+	if (a->comm[0])
+		json_object_set_new(o, "comm", json_string(a->comm));
+	return o;
+}
+
+/* "root via isolctl", "uid 1001 via isolctl", "the agent" (no process). */
+static void actor_text(const struct isol_actor *a, const char *origin, char *buf, size_t len)
+{
+	char who[48];
+
+	if (origin && strncmp(origin, "policy:", 7) == 0) {
+		snprintf(buf, len, "%s", origin);
+		return;
+	}
+	if (a->pid <= 0 && a->uid == 0 && a->user[0] == '\0') {
+		snprintf(buf, len, "the agent");
+		return;
+	}
+	if (a->user[0])
+		snprintf(who, sizeof(who), "%s", a->user);
+	else
+		snprintf(who, sizeof(who), "uid %u", a->uid);
+	if (a->comm[0])
+		snprintf(buf, len, "%s via %s", who, a->comm);
+	else
+		snprintf(buf, len, "%s", who);
+}
+
+static json_t *action_json(const struct isol_action *a, uint64_t now)
+{
+	char words[512], subject[ISOL_HOST_MAX + 1];
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	isol_spec_format(&a->spec, words, sizeof(words));
+	isol_spec_subject(&a->spec, subject, sizeof(subject));
+	json_object_set_new(o, "id", json_integer((json_int_t)a->id));
+	json_object_set_new(o, "kind", json_string(isol_kind_name(a->spec.kind)));
+	json_object_set_new(o, "target", json_string(subject));
+	json_object_set_new(o, "spec", json_string(words));
+	json_object_set_new(o, "origin", json_string(a->origin));
+	json_object_set_new(o, "created_ms", json_integer((json_int_t)a->created_ms));
+	if (a->expires_ms)
+		json_object_set_new(o, "expires_ms", json_integer((json_int_t)a->expires_ms));
+	if (a->spec.reason[0])
+		json_object_set_new(o, "reason", json_string(a->spec.reason));
+	if (now) { /* removed: how long it stood, what it stopped */
+		json_object_set_new(o, "duration_ms",
+				    json_integer((json_int_t)(now > a->created_ms ? now - a->created_ms : 0)));
+		json_object_set_new(o, "packets", json_integer((json_int_t)a->packets));
+		json_object_set_new(o, "bytes", json_integer((json_int_t)a->bytes));
+	}
+	return o;
+}
+
+static json_t *actions_json(struct isol_action *const *acts, size_t n, uint64_t now)
+{
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; arr && i < n && i < EVENT_ACTIONS_MAX; i++)
+		json_array_append_new(arr, action_json(acts[i], now));
+	return arr;
+}
+
+static json_t *request_json(size_t n, const struct agent_req *req)
+{
+	json_t *o = json_object();
+
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "count", json_integer((json_int_t)n));
+	json_object_set_new(o, "origin", json_string(req->origin ? req->origin : ""));
+	json_object_set_new(o, "actor", agent_actor_json(&req->actor));
+	return o;
+}
+
+void agent_event_applied(struct isol_agent *ag, struct isol_action *const *acts, size_t n,
+			 const struct agent_req *req)
+{
+	char who[96], words[512];
+	json_t *o = request_json(n, req);
+
+	if (o == NULL || n == 0) {
+		json_decref(o);
+		return;
+	}
+	json_object_set_new(o, "actions", actions_json(acts, n, 0));
+	actor_text(&req->actor, req->origin, who, sizeof(who));
+	if (n == 1) {
+		char to[64] = "";
+
+		isol_spec_subject(&acts[0]->spec, words, sizeof(words));
+		if (acts[0]->spec.kind == ISOL_KIND_STEER || acts[0]->spec.kind == ISOL_KIND_PIN) {
+			strcpy(to, " to ");
+			isol_spec_to_format(&acts[0]->spec, to + 4, sizeof(to) - 4);
+		}
+		events_emit(ag->events, EVENT_APPLIED, o, "%s %s%s (action %llu) by %s",
+			    agent_done_word(acts[0]->spec.kind), words, to,
+			    (unsigned long long)acts[0]->id, who);
+	} else {
+		events_emit(ag->events, EVENT_APPLIED, o, "%zu actions applied (%llu-%llu) by %s", n,
+			    (unsigned long long)acts[0]->id, (unsigned long long)acts[n - 1]->id,
+			    who);
+	}
+}
+
+void agent_event_refused(struct isol_agent *ag, const char *op, const char *why,
+			 struct isol_action *const *acts, size_t n, const struct agent_req *req)
+{
+	char who[96], words[512] = "";
+	json_t *o = request_json(n, req), *targets;
+	size_t i;
+
+	if (o == NULL)
+		return;
+	json_object_set_new(o, "op", json_string(op));
+	json_object_set_new(o, "error", json_string(why));
+	targets = json_array();
+	for (i = 0; targets && i < n && i < EVENT_ACTIONS_MAX; i++) {
+		if (acts[i] == NULL)
+			continue;
+		isol_spec_subject(&acts[i]->spec, words, sizeof(words));
+		json_array_append_new(targets, json_string(words));
+	}
+	json_object_set_new(o, "targets", targets);
+	actor_text(&req->actor, req->origin, who, sizeof(who));
+	events_emit(ag->events, EVENT_REFUSED, o, "%s%s%s refused for %s: %s", op,
+		    n == 1 && words[0] ? " " : "", n == 1 ? words : "", who, why);
+}
+
+void agent_event_removed(struct isol_agent *ag, struct isol_action *const *acts, size_t n,
+			 const char *why, const struct agent_req *req, uint64_t now)
+{
+	char who[96], words[512], dur[32];
+	json_t *o = request_json(n, req);
+	uint64_t packets = 0;
+	size_t i;
+
+	if (o == NULL || n == 0) {
+		json_decref(o);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		packets += acts[i]->packets;
+	json_object_set_new(o, "why", json_string(why));
+	json_object_set_new(o, "packets", json_integer((json_int_t)packets));
+	json_object_set_new(o, "actions", actions_json(acts, n, now));
+	actor_text(&req->actor, req->origin, who, sizeof(who));
+	if (strcmp(why, "expired") == 0)
+		snprintf(who, sizeof(who), "its TTL");
+	if (n == 1) {
+		isol_spec_subject(&acts[0]->spec, words, sizeof(words));
+		isol_duration_format(now > acts[0]->created_ms ? now - acts[0]->created_ms : 0, dur,
+				     sizeof(dur));
+		events_emit(ag->events, EVENT_REMOVED, o,
+			    "action %llu (%s %s) removed after %s: %s by %s; %llu packets stopped",
+			    (unsigned long long)acts[0]->id, isol_kind_name(acts[0]->spec.kind),
+			    words, dur, why, who, (unsigned long long)packets);
+	} else {
+		events_emit(ag->events, EVENT_REMOVED, o,
+			    "%zu actions removed: %s by %s; %llu packets stopped", n, why, who,
+			    (unsigned long long)packets);
+	}
+}
+
+/* --- escalation --------------------------------------------------------------- */
+
+static void escalate_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct isol_agent *ag = w->data;
+	uint64_t now = isol_now_ms(), after = ag->o.escalate_after_ms;
+	struct isol_action *due[EVENT_ACTIONS_MAX], *a;
+	char dur[32], words[512];
+	size_t n = 0;
+	json_t *o, *arr;
+
+	for (a = ag->actions.head; a; a = a->next) {
+		if (a->escalated || now < a->created_ms + after)
+			continue;
+		a->escalated = true;
+		if (n < EVENT_ACTIONS_MAX)
+			due[n] = a;
+		n++;
+	}
+	if (n == 0)
+		return;
+	o = json_object();
+	arr = json_array();
+	if (o == NULL || arr == NULL) {
+		json_decref(o);
+		json_decref(arr);
+		return;
+	}
+	for (size_t i = 0; i < n && i < EVENT_ACTIONS_MAX; i++)
+		json_array_append_new(arr, action_json(due[i], 0));
+	json_object_set_new(o, "count", json_integer((json_int_t)n));
+	json_object_set_new(o, "after_ms", json_integer((json_int_t)after));
+	json_object_set_new(o, "actions", arr);
+	isol_duration_format(after, dur, sizeof(dur));
+	if (n == 1) {
+		isol_spec_subject(&due[0]->spec, words, sizeof(words));
+		events_emit(ag->events, EVENT_ESCALATION, o,
+			    "action %llu (%s %s, %s) is still in force after %s: is the incident "
+			    "over, or does it need a person?",
+			    (unsigned long long)due[0]->id, isol_kind_name(due[0]->spec.kind), words,
+			    due[0]->origin, dur);
+	} else {
+		events_emit(ag->events, EVENT_ESCALATION, o,
+			    "%zu actions are still in force after %s: is the incident over, or does "
+			    "it need a person?",
+			    n, dur);
+	}
+	log_warn("%zu action%s in force for more than %s", n, n == 1 ? "" : "s", dur);
+}
+
+void agent_escalation_start(struct isol_agent *ag)
+{
+	if (ag->o.escalate_after_ms == 0)
+		return;
+	double every = (double)ag->o.escalate_after_ms / 4000.0;
+
+	/* a quarter of the delay, within [0.1 s, ESCALATE_INTERVAL] */
+	every = every < 0.1 ? 0.1 : every > ESCALATE_INTERVAL ? ESCALATE_INTERVAL : every;
+	ev_timer_init(&ag->escalate, escalate_cb, every, every);
+	ag->escalate.data = ag;
+	ev_timer_start(ag->loop, &ag->escalate);
+}
