@@ -155,10 +155,44 @@ void agent_event_refused(struct isol_agent *ag, const char *op, const char *why,
 		    n == 1 && words[0] ? " " : "", n == 1 ? words : "", who, why);
 }
 
+/* "rolled back by root via isolctl", "expired", "lifted by policy:mq" */
+static void how_text(const char *why, const char *who, char *buf, size_t len)
+{
+	if (strcmp(why, "expired") == 0)
+		snprintf(buf, len, "expired");
+	else if (strcmp(why, "rollback") == 0)
+		snprintf(buf, len, "rolled back by %s", who);
+	else if (strcmp(why, "restore") == 0)
+		snprintf(buf, len, "restored by %s", who);
+	else if (strcmp(why, "policy") == 0)
+		snprintf(buf, len, "lifted by %s", who);
+	else
+		snprintf(buf, len, "removed (%s) by %s", why, who);
+}
+
+/* "; 40 packets stopped" (isolations), "; 12 packets steered", or nothing
+ * when only pins and routes, which the kernel does not count for us. */
+static const char *hits_text(struct isol_action *const *acts, size_t n, uint64_t packets,
+			     char *buf, size_t len)
+{
+	bool isolate = false, steer = false;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		isolate |= acts[i]->spec.kind == ISOL_KIND_ISOLATE;
+		steer |= acts[i]->spec.kind == ISOL_KIND_STEER;
+	}
+	if (!isolate && !steer)
+		return "";
+	snprintf(buf, len, "; %llu packets %s", (unsigned long long)packets,
+		 isolate && steer ? "stopped or steered" : isolate ? "stopped" : "steered");
+	return buf;
+}
+
 void agent_event_removed(struct isol_agent *ag, struct isol_action *const *acts, size_t n,
 			 const char *why, const struct agent_req *req, uint64_t now)
 {
-	char who[96], words[512], dur[32];
+	char who[96], how[128], hits[64], words[512], dur[32];
 	json_t *o = request_json(n, req);
 	uint64_t packets = 0;
 	size_t i;
@@ -173,20 +207,17 @@ void agent_event_removed(struct isol_agent *ag, struct isol_action *const *acts,
 	json_object_set_new(o, "packets", json_integer((json_int_t)packets));
 	json_object_set_new(o, "actions", actions_json(acts, n, now));
 	actor_text(&req->actor, req->origin, who, sizeof(who));
-	if (strcmp(why, "expired") == 0)
-		snprintf(who, sizeof(who), "its TTL");
+	how_text(why, who, how, sizeof(how));
 	if (n == 1) {
 		isol_spec_subject(&acts[0]->spec, words, sizeof(words));
 		isol_duration_format(now > acts[0]->created_ms ? now - acts[0]->created_ms : 0, dur,
 				     sizeof(dur));
-		events_emit(ag->events, EVENT_REMOVED, o,
-			    "action %llu (%s %s) removed after %s: %s by %s; %llu packets stopped",
+		events_emit(ag->events, EVENT_REMOVED, o, "action %llu (%s %s) %s after %s%s",
 			    (unsigned long long)acts[0]->id, isol_kind_name(acts[0]->spec.kind),
-			    words, dur, why, who, (unsigned long long)packets);
+			    words, how, dur, hits_text(acts, n, packets, hits, sizeof(hits)));
 	} else {
-		events_emit(ag->events, EVENT_REMOVED, o,
-			    "%zu actions removed: %s by %s; %llu packets stopped", n, why, who,
-			    (unsigned long long)packets);
+		events_emit(ag->events, EVENT_REMOVED, o, "%zu actions %s%s", n, how,
+			    hits_text(acts, n, packets, hits, sizeof(hits)));
 	}
 }
 

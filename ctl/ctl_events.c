@@ -368,6 +368,7 @@ static void print_report(struct ctl *ctl, const json_t *resp, const char *since_
 	char when[40];
 
 	fmt_time(jint(resp, "since_ms"), true, when, sizeof(when));
+	when[19] = '\0'; /* to the second */
 	fprintf(out, "isol report: the last %s (since %s), %zu events%s\n", since_text, when,
 		json_array_size(events),
 		json_is_true(json_object_get(resp, "truncated")) ? " (the latest; older ones left out)"
@@ -400,7 +401,7 @@ static void print_report(struct ctl *ctl, const json_t *resp, const char *since_
 		fprintf(out, "  no actions\n");
 	} else {
 		fprintf(out, "  %-6s %-8s %-26s %-18s %-19s %-19s %-9s %s\n", "ID", "KIND", "TARGET",
-			"BY", "FROM", "UNTIL", "FOR", "STOPPED");
+			"BY", "FROM", "UNTIL", "FOR", "HITS");
 		for (i = 0; i < rows.n; i++) {
 			struct row *x = &rows.v[i];
 			char from[40] = "-", until[64], dur[32] = "-", stopped[32] = "-";
@@ -413,7 +414,8 @@ static void print_report(struct ctl *ctl, const json_t *resp, const char *since_
 				fmt_time(x->removed_ms, false, until, sizeof(until));
 				until[8] = '\0';
 				snprintf(until + 8, sizeof(until) - 8, " %s", x->why);
-				snprintf(stopped, sizeof(stopped), "%lld pkts", x->packets);
+				if (strcmp(x->kind, "isolate") == 0 || strcmp(x->kind, "steer") == 0)
+					snprintf(stopped, sizeof(stopped), "%lld", x->packets);
 			} else {
 				snprintf(until, sizeof(until), "in force");
 			}
@@ -431,6 +433,7 @@ static void print_report(struct ctl *ctl, const json_t *resp, const char *since_
 		}
 		if (more > 0)
 			fprintf(out, "  ... and %lld more actions in bulk requests (see --json)\n", more);
+		fprintf(out, "  (HITS: packets an isolation stopped or a steer sent to the backup)\n");
 	}
 	free(rows.v);
 

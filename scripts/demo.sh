@@ -178,7 +178,11 @@ done
 say "${HI}-> traffic is back on payments $(($(now_ms) - T0)) ms after it came back (2 good probes after a 2 s hold-down)$OFF"
 show "isolctl list" isolctl list
 
+step "The morning after: what happened, who did what, for how long, what it stopped"
+show "isolctl report --since 1h" isolctl report --since 1h
+say "${HI}-> every action and health change was an event too: isolctl watch streams them, isolagent --notify hands them to a pager$OFF"
+
 step "Done"
-say "${OK}isol demo finished: isolate -> steer to the backup -> pin the name -> roll back -> automatic failover and restore.$OFF"
+say "${OK}isol demo finished: isolate -> steer to the backup -> pin the name -> roll back -> automatic failover and restore -> the incident's report.$OFF"
 say "Namespaces, processes and files are removed on exit."
 exit 0
