@@ -698,7 +698,9 @@ static int do_status(struct request *r, struct isol_err *err)
 	strbuf_json_str(r->out, r->ag->o.state_dir);
 	strbuf_puts(r->out, ",\"socket\":");
 	strbuf_json_str(r->out, r->ag->o.socket_path);
-	strbuf_puts(r->out, "}\n");
+	strbuf_printf(r->out, ",\"events_seq\":%llu,\"watchers\":%zu,\"notify_pending\":%zu}\n",
+		      (unsigned long long)events_last_seq(r->ag->events),
+		      control_watchers(r->ag->control), events_notify_pending(r->ag->events));
 	return 0;
 }
 
