@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "endpoint.h"
+
 static struct sockaddr_storage target;
 static socklen_t target_len;
 static int want_banner;
@@ -34,57 +36,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int parse_endpoint(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
-{
-	char host[128];
-	const char *port;
-	size_t hl;
-
-	if (s[0] == '[') {
-		const char *end = strchr(s, ']');
-
-		if (!end || end[1] != ':')
-			return -1;
-		hl = (size_t)(end - s - 1);
-		port = end + 2;
-		s++;
-	} else {
-		const char *colon = strrchr(s, ':');
-
-		if (!colon)
-			return -1;
-		hl = (size_t)(colon - s);
-		port = colon + 1;
-	}
-	if (hl >= sizeof(host))
-		return -1;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-
-	char *end;
-	unsigned long p = strtoul(port, &end, 10);
-
-	if (end == port || *end || p == 0 || p > 65535)
-		return -1;
-
-	memset(ss, 0, sizeof(*ss));
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)p);
-		*sl = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)p);
-		*sl = sizeof(*sin6);
-	} else {
-		return -1;
-	}
-	return 0;
 }
 
 static void *worker(void *arg)
@@ -136,7 +87,7 @@ int main(int argc, char **argv)
 	}
 	if (!ep || threads < 1 || threads > 256 || seconds <= 0)
 		goto usage;
-	if (parse_endpoint(ep, &target, &target_len) == -1) {
+	if (endpoint_parse(ep, &target, &target_len) == -1) {
 		fprintf(stderr, "connrate: bad endpoint '%s'\n", ep);
 		return 64;
 	}

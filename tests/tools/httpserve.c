@@ -26,6 +26,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "endpoint.h"
+
 #define MAX_SOCKS 256
 
 static const char *server_name = "httpserve";
@@ -37,62 +39,6 @@ static void usage(void)
 	fprintf(stderr, "usage: httpserve [--name NAME] [--status N] [--vhost HOST] "
 			"[--ready-file PATH] ADDR:PORT[-PORT]...\n");
 	exit(64);
-}
-
-static int parse_endpoint(const char *s, struct sockaddr_storage *ss, socklen_t *sl, unsigned *lo,
-			  unsigned *hi)
-{
-	char host[128];
-	const char *ports, *end;
-	size_t hl;
-
-	if (s[0] == '[') {
-		end = strchr(s, ']');
-		if (!end || end[1] != ':')
-			return -1;
-		hl = (size_t)(end - s - 1);
-		if (hl >= sizeof(host))
-			return -1;
-		memcpy(host, s + 1, hl);
-		ports = end + 2;
-	} else {
-		end = strrchr(s, ':');
-		if (!end)
-			return -1;
-		hl = (size_t)(end - s);
-		if (hl >= sizeof(host))
-			return -1;
-		memcpy(host, s, hl);
-		ports = end + 1;
-	}
-	host[hl] = '\0';
-
-	char *e;
-	unsigned long a = strtoul(ports, &e, 10), b = a;
-
-	if (e == ports)
-		return -1;
-	if (*e == '-')
-		b = strtoul(e + 1, &e, 10);
-	if (*e || a == 0 || a > 65535 || b < a || b > 65535)
-		return -1;
-	*lo = (unsigned)a;
-	*hi = (unsigned)b;
-
-	memset(ss, 0, sizeof(*ss));
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		*sl = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		*sl = sizeof(*sin6);
-	} else {
-		return -1;
-	}
-	return 0;
 }
 
 static int listen_on(struct sockaddr_storage *ss, socklen_t sl, unsigned port)
@@ -231,7 +177,7 @@ int main(int argc, char **argv)
 		socklen_t sl;
 		unsigned lo, hi, p;
 
-		if (parse_endpoint(argv[i], &ss, &sl, &lo, &hi) == -1) {
+		if (endpoint_parse_range(argv[i], &ss, &sl, &lo, &hi) == -1) {
 			fprintf(stderr, "httpserve: bad endpoint '%s'\n", argv[i]);
 			return 64;
 		}

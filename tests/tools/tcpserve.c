@@ -23,6 +23,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "endpoint.h"
+
 #define MAX_SOCKS 1024
 
 static const char *server_name = "tcpserve";
@@ -38,78 +40,6 @@ static void usage(void)
 	fprintf(stderr, "usage: tcpserve [--name NAME] [--udp|--both] [--ready-file PATH] "
 			"ADDR:PORT[-PORT]...\n");
 	exit(64);
-}
-
-/* Split "ADDR:PORT[-HI]" / "[V6]:PORT[-HI]" into a sockaddr template and a port range. */
-static int parse_endpoint(const char *s, struct sockaddr_storage *ss, socklen_t *sl,
-			  unsigned *lo, unsigned *hi)
-{
-	char host[128];
-	const char *ports;
-	size_t hl;
-
-	if (s[0] == '[') {
-		const char *end = strchr(s, ']');
-
-		if (!end || end[1] != ':')
-			return -1;
-		hl = (size_t)(end - s - 1);
-		if (hl >= sizeof(host))
-			return -1;
-		memcpy(host, s + 1, hl);
-		ports = end + 2;
-	} else {
-		const char *colon = strrchr(s, ':');
-
-		if (!colon)
-			return -1;
-		hl = (size_t)(colon - s);
-		if (hl >= sizeof(host))
-			return -1;
-		memcpy(host, s, hl);
-		ports = colon + 1;
-	}
-	host[hl] = '\0';
-
-	char *end;
-	unsigned long a = strtoul(ports, &end, 10), b = a;
-
-	if (end == ports)
-		return -1;
-	if (*end == '-') {
-		const char *p = end + 1;
-
-		b = strtoul(p, &end, 10);
-		if (end == p)
-			return -1;
-	}
-	if (*end || a == 0 || a > 65535 || b < a || b > 65535)
-		return -1;
-	*lo = (unsigned)a;
-	*hi = (unsigned)b;
-
-	memset(ss, 0, sizeof(*ss));
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		*sl = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		*sl = sizeof(*sin6);
-	} else {
-		return -1;
-	}
-	return 0;
-}
-
-static void set_port(struct sockaddr_storage *ss, unsigned port)
-{
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-	else
-		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
 }
 
 static int open_socket(const struct sockaddr_storage *ss, socklen_t sl, int udp)
@@ -264,7 +194,7 @@ int main(int argc, char **argv)
 		socklen_t sl;
 		unsigned lo, hi, p;
 
-		if (parse_endpoint(argv[i], &ss, &sl, &lo, &hi) == -1) {
+		if (endpoint_parse_range(argv[i], &ss, &sl, &lo, &hi) == -1) {
 			fprintf(stderr, "tcpserve: bad endpoint '%s'\n", argv[i]);
 			return 64;
 		}
@@ -276,7 +206,7 @@ int main(int argc, char **argv)
 					fprintf(stderr, "tcpserve: too many sockets\n");
 					return 64;
 				}
-				set_port(&ss, p);
+				endpoint_set_port(&ss, p);
 				ls[nls].fd = open_socket(&ss, sl, u);
 				ls[nls].udp = u;
 				if (ls[nls].fd == -1) {

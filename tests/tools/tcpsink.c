@@ -19,56 +19,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "endpoint.h"
+
 #define MAX_SOCKS 1024
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: tcpsink [--ready-file PATH] ADDR:PORT[-PORT]...\n");
 	exit(64);
-}
-
-static int listen_on(const char *s, unsigned *lo, unsigned *hi, struct sockaddr_storage *ss,
-		     socklen_t *sl)
-{
-	char host[128];
-	const char *ports, *end;
-	size_t hl;
-	char *e;
-
-	if (s[0] == '[') {
-		end = strchr(s, ']');
-		if (!end || end[1] != ':')
-			return -1;
-		hl = (size_t)(end - s - 1);
-		ports = end + 2;
-		s++;
-	} else {
-		end = strrchr(s, ':');
-		if (!end)
-			return -1;
-		hl = (size_t)(end - s);
-		ports = end + 1;
-	}
-	if (hl >= sizeof(host))
-		return -1;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	*lo = *hi = (unsigned)strtoul(ports, &e, 10);
-	if (*e == '-')
-		*hi = (unsigned)strtoul(e + 1, &e, 10);
-	if (*e || *lo == 0 || *hi > 65535 || *hi < *lo)
-		return -1;
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-		ss->ss_family = AF_INET;
-		*sl = sizeof(struct sockaddr_in);
-	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-		ss->ss_family = AF_INET6;
-		*sl = sizeof(struct sockaddr_in6);
-	} else {
-		return -1;
-	}
-	return 0;
 }
 
 int main(int argc, char **argv)
@@ -96,7 +54,7 @@ int main(int argc, char **argv)
 		socklen_t sl;
 		unsigned lo, hi, p;
 
-		if (listen_on(argv[i], &lo, &hi, &ss, &sl) == -1) {
+		if (endpoint_parse_range(argv[i], &ss, &sl, &lo, &hi) == -1) {
 			fprintf(stderr, "tcpsink: bad endpoint '%s'\n", argv[i]);
 			return 64;
 		}
