@@ -41,7 +41,7 @@ struct events {
 
 	char *path, *old_path; /* NULL: memory only */
 	int fd;
-	off_t size;
+	off_t size, max_size;
 	bool write_failed; /* said once */
 
 	events_sink_fn sink;
@@ -69,11 +69,16 @@ static int type_index(const char *type)
 static int open_file(struct events *e)
 {
 	struct stat st;
+	char last;
 
-	e->fd = open(e->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	e->fd = open(e->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (e->fd == -1)
 		return -errno;
 	e->size = fstat(e->fd, &st) == 0 ? st.st_size : 0;
+	/* a write torn by a crash: end its line, so the next event stays whole */
+	if (e->size > 0 && pread(e->fd, &last, 1, e->size - 1) == 1 && last != '\n' &&
+	    write(e->fd, "\n", 1) == 1)
+		e->size++;
 	return 0;
 }
 
@@ -126,6 +131,7 @@ struct events *events_open(const char *state_dir, struct isol_err *err)
 		return NULL;
 	}
 	e->fd = -1;
+	e->max_size = EVENTS_FILE_MAX;
 	if (state_dir == NULL)
 		return e;
 	if (asprintf(&e->path, "%s/%s", state_dir, EVENTS_FILE) < 0 ||
@@ -352,6 +358,11 @@ static void notify_queue(struct events *e, const char *line, size_t len)
 	notify_next(e);
 }
 
+void events_set_file_max(struct events *e, size_t max)
+{
+	e->max_size = (off_t)max;
+}
+
 size_t events_notify_pending(const struct events *e)
 {
 	return e->running + e->qlen;
@@ -365,7 +376,7 @@ static void write_file(struct events *e, const char *line, size_t len)
 
 	if (e->path == NULL)
 		return;
-	if (e->fd != -1 && e->size + (off_t)len > (off_t)EVENTS_FILE_MAX) {
+	if (e->fd != -1 && e->size > 0 && e->size + (off_t)len > e->max_size) {
 		close(e->fd);
 		e->fd = -1;
 		if (rename(e->path, e->old_path) == -1)

@@ -79,6 +79,9 @@ size_t events_backlog(const struct events *e, uint64_t after, size_t max,
 json_t *events_read_since(struct events *e, uint64_t since_ms, size_t max, bool *truncated,
 			  size_t *bad, struct isol_err *err);
 
+/* The size at which the file becomes events.jsonl.1 (tests make it small). */
+void events_set_file_max(struct events *e, size_t max);
+
 /* Notification commands running or waiting (for `status`, and tests). */
 size_t events_notify_pending(const struct events *e);
 
