@@ -79,11 +79,14 @@ $(BUILD)/isolctl: $(CTL_OBJ) $(BUILD)/libisol.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $(CTL_STATIC) -o $@ $^ $(CTL_LIBS)
 
-# unit tests: ASan+UBSan, linked against the sanitized libraries and cmocka
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/san/libagent.a $(BUILD)/san/libisol.a
+# unit tests: ASan+UBSan, linked against the sanitized libraries and cmocka;
+# test_ctl_X also compiles ctl/ctl_X.c, and is rebuilt when it changes
+.SECONDEXPANSION:
+$(BUILD)/tests/%: tests/unit/%.c $$(wildcard $$(patsubst test_%,ctl/%.c,$$*)) \
+		$(BUILD)/san/libagent.a $(BUILD)/san/libisol.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) -Ictl -o $@ $< $(wildcard $(patsubst $(BUILD)/tests/test_%,ctl/%.c,$@)) \
+	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) -Ictl -o $@ $< $(filter ctl/%.c,$^) \
 		$(BUILD)/san/libagent.a $(BUILD)/san/libisol.a $(PKG_LIBS) -lcmocka
 
 $(BUILD)/tools/%: tests/tools/%.c

@@ -663,9 +663,9 @@ static const struct kv_field status_fields[] = {
     {"journal_bytes", "journal", KV_BYTES, false},
     {"batch_us_p50", "batch_p50", KV_MICROS, false},
     {"batch_us_p99", "batch_p99", KV_MICROS, true},
-    {"events_seq", "events", KV_U64, false},
-    {"watchers", "watchers", KV_U64, false},
-    {"notify_pending", "notify_pending", KV_U64, true},
+    {"events_seq", "events", KV_U64, true},
+    {"watchers", "watchers", KV_U64, true},
+    {"notify_pending", "notifying", KV_U64, true},
 };
 
 static void fmt_actor_long(char *buf, size_t len, const json_t *actor)
