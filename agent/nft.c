@@ -43,12 +43,15 @@ static const struct {
 	const char *type;
 	int prio;
 	bool to_target, from_target; /* steerback rules */
+	bool by_cgroup;		     /* exempts exec probes' sockets (emit_exemptions) */
 } steer_chains[] = {
-	{ "nat_out", NF_INET_LOCAL_OUT, "nat", -100, false, false },
-	{ "nat_pre", NF_INET_PRE_ROUTING, "nat", -100, false, false },
-	{ "steer_out", NF_INET_LOCAL_OUT, "filter", 0, true, false },
-	{ "steer_in", NF_INET_LOCAL_IN, "filter", 0, false, true },
-	{ "steer_fwd", NF_INET_FORWARD, "filter", 0, true, true },
+	{ "nat_out", NF_INET_LOCAL_OUT, "nat", -100, false, false, true },
+	{ "nat_pre", NF_INET_PRE_ROUTING, "nat", -100, false, false, false },
+	{ "steer_out", NF_INET_LOCAL_OUT, "filter", 0, true, false, true },
+	/* a reply to a probe connection is never ct state new: the steerback
+	 * rule here cannot hit it */
+	{ "steer_in", NF_INET_LOCAL_IN, "filter", 0, false, true, false },
+	{ "steer_fwd", NF_INET_FORWARD, "filter", 0, true, true, false },
 };
 #define NSTEER_CHAINS (sizeof(steer_chains) / sizeof(steer_chains[0]))
 
@@ -60,10 +63,13 @@ static const struct {
 	unsigned dir;
 	unsigned hook;
 	enum isol_map first_map;
+	bool by_cgroup; /* exempts exec probes' sockets (emit_exemptions) */
 } chains[] = {
-	{ "out", { "out_v4", "out_v6" }, ISOL_DIR_OUT, NF_INET_LOCAL_OUT, 0 },
-	{ "in", { "in_v4", "in_v6" }, ISOL_DIR_IN, NF_INET_LOCAL_IN, 4 },
-	{ "fwd", { "fwd_v4", "fwd_v6" }, ISOL_DIR_FWD, NF_INET_FORWARD, 8 },
+	{ "out", { "out_v4", "out_v6" }, ISOL_DIR_OUT, NF_INET_LOCAL_OUT, 0, true },
+	/* the replies to a probe: an isolation of this host's own address
+	 * (--direction in, or a prefix holding it) would reject them */
+	{ "in", { "in_v4", "in_v6" }, ISOL_DIR_IN, NF_INET_LOCAL_IN, 4, true },
+	{ "fwd", { "fwd_v4", "fwd_v6" }, ISOL_DIR_FWD, NF_INET_FORWARD, 8, false },
 };
 #define NCHAINS (sizeof(chains) / sizeof(chains[0]))
 #define REJECT_CHAIN "rej"
@@ -79,6 +85,38 @@ void nft_table_opts_init(struct nft_table_opts *o)
 	o->mark = ISOL_DEFAULT_MARK;
 	o->owner = true;
 	o->persist = true;
+	o->cgroup_id = 0;
+	o->cgroup_level = 0;
+}
+
+static bool exempts_cgroup(const struct nft_table_opts *o, bool by_cgroup)
+{
+	return by_cgroup && o->cgroup_id != 0;
+}
+
+size_t nft_skeleton_rules(const struct nft_table_opts *o)
+{
+	size_t i, n = 2; /* rej */
+
+	/* a hook chain: the exemptions, a goto per family; a family chain:
+	 * the exact and the interval lookup */
+	for (i = 0; i < NCHAINS; i++)
+		n += 1 + exempts_cgroup(o, chains[i].by_cgroup) + 2 + 2 * 2;
+	return n;
+}
+
+size_t nft_steering_rules(const struct nft_table_opts *o)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < NSTEER_CHAINS; i++) {
+		n += 1 + exempts_cgroup(o, steer_chains[i].by_cgroup);
+		if (strcmp(steer_chains[i].type, "nat") == 0)
+			n += 4 * 2; /* 4 maps x (tcp SYN, other) */
+		else
+			n += 2 * (steer_chains[i].to_target + steer_chains[i].from_target);
+	}
+	return n;
 }
 
 /* --- the batch buffer ---------------------------------------------------- */
@@ -285,6 +323,19 @@ static struct nftnl_expr *expr_reject(uint32_t type, uint8_t code)
 	return e;
 }
 
+/* the cgroup v2 id of the packet's socket (or of its ancestor at @level) */
+static struct nftnl_expr *expr_socket_cgroup(uint32_t level, uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("socket");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_KEY, NFT_SOCKET_CGROUPV2);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_DREG, dreg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_LEVEL, level);
+	}
+	return e;
+}
+
 static bool map_is_v6(enum isol_map m)
 {
 	return (m / 2) % 2 == 1;
@@ -363,6 +414,47 @@ static int emit_rule(struct nft_batch *b, struct nftnl_rule *r)
 	nftnl_rule_free(r);
 	msg_done(b, nlh);
 	return 0;
+}
+
+/* The first rules of a hook chain, so that probes see the real component:
+ *   meta mark MARK accept                        tcp, http, icmp probe sockets
+ *   socket cgroupv2 level L == ID accept         exec probe commands, when the
+ *                                                cgroup is known and @by_cgroup
+ * On output the packet carries its socket; on input the kernel looks it up
+ * (tcp, udp). Forward has no local socket and the kernel refuses the socket
+ * expression there. The level makes a cgroup below ours count too. */
+static int emit_exemptions(struct nft_batch *b, const struct nft_table_opts *o,
+			   const char *chain, bool by_cgroup)
+{
+	uint64_t id = o->cgroup_id;
+	uint32_t mark = o->mark;
+	struct nftnl_rule *r;
+
+	r = rule_new(o, chain);
+	if (r == NULL)
+		return b->error = -ENOMEM;
+	if (add_expr(r, expr_meta(NFT_META_MARK, NFT_REG_1)) < 0 ||
+	    add_expr(r, expr_cmp_eq(NFT_REG_1, &mark, 4)) < 0 ||
+	    add_expr(r, expr_verdict(NF_ACCEPT)) < 0)
+		goto nomem;
+	if (emit_rule(b, r) < 0 || !exempts_cgroup(o, by_cgroup))
+		return b->error;
+	r = rule_new(o, chain);
+	if (r == NULL)
+		return b->error = -ENOMEM;
+	/* the id in host byte order, 8 bytes: what the kernel loads */
+	if (add_expr(r, expr_socket_cgroup(o->cgroup_level, NFT_REG_1)) < 0 ||
+	    add_expr(r, expr_cmp_eq(NFT_REG_1, &id, sizeof(id))) < 0 ||
+	    add_expr(r, expr_verdict(NF_ACCEPT)) < 0)
+		goto nomem;
+	/* nft names the cgroup by a path below /sys/fs/cgroup, which a hybrid
+	 * (v1 + v2) host does not have: say what it is */
+	rule_comment(r, "isol exec probes");
+	return emit_rule(b, r);
+
+nomem:
+	nftnl_rule_free(r);
+	return b->error = -ENOMEM;
 }
 
 /* A set of our table with a counter for every element (the hits of
@@ -656,7 +748,6 @@ int nft_encode_destroy_table(struct nft_batch *b, const struct nft_table_opts *o
 
 int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o, bool steering)
 {
-	uint32_t mark = o->mark;
 	uint8_t tcp = IPPROTO_TCP;
 	struct nftnl_rule *r;
 	size_t i;
@@ -709,14 +800,9 @@ int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o, bool
 					goto nomem_rule;
 			}
 		}
-		if (emit_chain(b, o, chains[i].name, (int)chains[i].hook) < 0)
+		if (emit_chain(b, o, chains[i].name, (int)chains[i].hook) < 0 ||
+		    emit_exemptions(b, o, chains[i].name, chains[i].by_cgroup) < 0)
 			return b->error;
-		/* probes carry the mark and must see the real component */
-		r = rule_new(o, chains[i].name);
-		if (r == NULL || add_expr(r, expr_meta(NFT_META_MARK, NFT_REG_1)) < 0 ||
-		    add_expr(r, expr_cmp_eq(NFT_REG_1, &mark, 4)) < 0 ||
-		    add_expr(r, expr_verdict(NF_ACCEPT)) < 0 || emit_rule(b, r) < 0)
-			goto nomem_rule;
 		for (f = 0; f < 2; f++) {
 			uint8_t nfproto = f ? NFPROTO_IPV6 : NFPROTO_IPV4;
 
@@ -741,18 +827,13 @@ nomem_rule:
 
 static int emit_steering_chain(struct nft_batch *b, const struct nft_table_opts *o, size_t i)
 {
-	uint32_t mark = o->mark;
 	struct nftnl_rule *r;
 	int m, tcp, v6;
 
 	if (emit_chain_typed(b, o, steer_chains[i].name, (int)steer_chains[i].hook,
-			     steer_chains[i].type, steer_chains[i].prio) < 0)
+			     steer_chains[i].type, steer_chains[i].prio) < 0 ||
+	    emit_exemptions(b, o, steer_chains[i].name, steer_chains[i].by_cgroup) < 0)
 		return b->error;
-	r = rule_new(o, steer_chains[i].name);
-	if (r == NULL || add_expr(r, expr_meta(NFT_META_MARK, NFT_REG_1)) < 0 ||
-	    add_expr(r, expr_cmp_eq(NFT_REG_1, &mark, 4)) < 0 ||
-	    add_expr(r, expr_verdict(NF_ACCEPT)) < 0 || emit_rule(b, r) < 0)
-		goto nomem;
 	if (strcmp(steer_chains[i].type, "nat") == 0) {
 		for (m = ISOL_MAP_STEER4; m < ISOL_MAP_STEERBACK4; m++)
 			for (tcp = 1; tcp >= 0; tcp--) {

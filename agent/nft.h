@@ -4,6 +4,8 @@
  *
  * Layout of table `inet isol` (flags owner|persist when asked):
  *   chain out  (filter output  0)   meta mark MARK accept
+ *                                   socket cgroupv2 level L CGROUP accept (when
+ *                                     the exec probes' cgroup is known)
  *                                   meta nfproto ipv4 goto out_v4
  *                                   meta nfproto ipv6 goto out_v6
  *   chain out_v4                    ip daddr . meta l4proto . th dport vmap @out4  goto rej
@@ -11,17 +13,20 @@
  *   chain out_v6                    the same with ip6 daddr, @out6, @out6r
  *   chain in, fwd (filter input / forward), in_v4 ... fwd_v6: the same (the key
  *                                   is always the packet's daddr . dport: a local
- *                                   service, a routed destination)
+ *                                   service, a routed destination); fwd has no
+ *                                   cgroup rule (no local socket there)
  *   chain rej  (regular)            tcp -> reset; else icmpx admin-prohibited
  * and while at least one steer is (they turn connection tracking on, which
  * every new connection of the host would pay for):
  *   chain nat_out (nat output -100), chain nat_pre (nat prerouting -100):
  *                                   meta mark MARK accept
+ *                                   socket cgroupv2 ... accept (nat_out)
  *                                   tcp SYNs and other protocols:
  *                                   dnat ip to ip daddr . meta l4proto . th dport map @steer4
  *                                   dnat ip to ip daddr map @steerh4   (and ip6: steer6, steerh6)
  *   chain steer_out, steer_in, steer_fwd (filter output / input / forward):
  *                                   meta mark MARK accept
+ *                                   socket cgroupv2 ... accept (steer_out)
  *                                   ct state new, tcp but not a SYN, to an old
  *                                   target in @steerback4/6: reset; from one: drop
  *     After --kill-flows (or for a flow older than tracking), the caller's
@@ -36,7 +41,14 @@
  * holds a jump or goto: that would make the kernel walk every element of the
  * table at each commit (one isolation would cost O(isolations)). A miss ends
  * the rule. Every element carries the comment "isol:ID" so counters map back
- * to actions. */
+ * to actions.
+ * Probe exemption: tcp, http and icmp probe sockets carry the mark; an exec
+ * probe runs a command whose sockets do not, so it runs in a cgroup v2 of
+ * its own (cgroup.c) and the rule after the mark rule accepts the packets of
+ * that cgroup's sockets, in the hook chains where a local socket is: output
+ * (out, nat_out, steer_out) and input (in: the replies, which an isolation
+ * of this host's own address would reject). steer_in needs none: its rule
+ * hits only ct state new, which a reply never is. */
 #ifndef ISOL_NFT_H
 #define ISOL_NFT_H
 
@@ -85,9 +97,11 @@ struct nft_batch {
 };
 
 struct nft_table_opts {
-	const char *table;   /* ISOL_TABLE_NAME unless a test chooses another */
-	uint32_t mark;       /* probe exemption mark */
-	bool owner, persist; /* table flags */
+	const char *table;     /* ISOL_TABLE_NAME unless a test chooses another */
+	uint32_t mark;         /* probe exemption mark */
+	bool owner, persist;   /* table flags */
+	uint64_t cgroup_id;    /* exec probes' cgroup v2 (exempt too); 0: none */
+	uint32_t cgroup_level; /* its depth below the cgroup2 root ("/" is 0) */
 };
 
 void nft_table_opts_init(struct nft_table_opts *o);
@@ -111,11 +125,14 @@ int nft_encode_steering(struct nft_batch *b, const struct nft_table_opts *o, boo
  * does not fail for an element the kernel already expired. */
 int nft_encode_actions(struct nft_batch *b, const struct nft_table_opts *o,
 		       struct isol_action *const *actions, size_t n, bool add, uint64_t now_ms);
-/* Rules the skeleton holds: a table with fewer was flushed by someone. */
-#define ISOL_SKELETON_RULES (2 + 3 * 3 + 6 * 2)
+/* Rules the skeleton of @o holds: a table with fewer was flushed by someone.
+ * rej 2; per hook chain: mark + 2 family gotos; per family chain: exact and
+ * interval lookups: 23, and 2 more (out, in) with a cgroup. */
+size_t nft_skeleton_rules(const struct nft_table_opts *o);
 /* ... and the steering chains' (nat: mark + 4 maps x tcp/other; steer_out and
- * steer_in: mark + v4, v6; steer_fwd: mark + v4, v6 x both ways) */
-#define ISOL_STEERING_RULES (2 * (1 + 8) + 2 * (1 + 2) + (1 + 4))
+ * steer_in: mark + v4, v6; steer_fwd: mark + v4, v6 x both ways): 29, and 2
+ * more (nat_out, steer_out) with a cgroup. */
+size_t nft_steering_rules(const struct nft_table_opts *o);
 
 /* Remove the table (isolagent --flush). */
 int nft_encode_destroy_table(struct nft_batch *b, const struct nft_table_opts *o);

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "probe_int.h"
 
 static const struct probe_ops *const probe_ops_of[__PROBE_TYPE_MAX] = {
@@ -47,6 +48,10 @@ struct prober *prober_new(struct ev_loop *loop, uint32_t mark)
 		return NULL;
 	pr->loop = loop;
 	pr->mark = mark;
+	/* exec commands run in this cgroup: made now, while file descriptors
+	 * are at hand, rather than at the first exec */
+	if (mark)
+		cgroup_probes_prepare();
 	return pr;
 }
 
@@ -81,6 +86,7 @@ void prober_free(struct prober *pr)
 		destroy(pr->head);
 	probe_http_fini(pr);
 	probe_tcp_fini(pr);
+	probe_icmp_fini(pr);
 	free(pr);
 }
 
@@ -160,26 +166,39 @@ void probe_report_soon(struct probe *p)
 	ev_timer_start(p->pr->loop, &p->timer);
 }
 
-int probe_socket(struct probe *p, int family, int type, int proto)
+int probe_socket_open(struct prober *pr, int family, int type, int proto, const char **what)
 {
-	uint32_t mark = p->pr->mark;
+	uint32_t mark = pr->mark;
 	int fd, e;
 
+	*what = "socket";
 	fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
-	if (fd == -1) {
-		probe_set_errno(p, "socket", errno, true);
-		return -1;
-	}
+	if (fd == -1)
+		return -errno;
 	/* exempt from our own rules: the probe must see the real target. A
 	 * probe that cannot carry the mark could see our isolation, so it does
 	 * not run at all */
 	if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) == -1) {
 		e = errno;
 		close(fd);
-		probe_set(p, PROBE_NEUTRAL, -e, "setsockopt SO_MARK: %s", strerror(e));
-		return -1;
+		*what = "setsockopt SO_MARK";
+		return -e;
 	}
 	return fd;
+}
+
+int probe_socket(struct probe *p, int family, int type, int proto)
+{
+	const char *what;
+	int fd = probe_socket_open(p->pr, family, type, proto, &what);
+
+	if (fd >= 0)
+		return fd;
+	if (strcmp(what, "socket") == 0)
+		probe_set_errno(p, what, -fd, true);
+	else
+		probe_set(p, PROBE_NEUTRAL, fd, "%s: %s", what, strerror(-fd));
+	return -1;
 }
 
 socklen_t probe_sockaddr(const struct probe_opts *o, uint16_t port, struct sockaddr_storage *ss)

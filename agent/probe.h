@@ -1,10 +1,12 @@
 /* probe.h - health probes on the agent's libev loop: tcp connect, http/https
- * (libcurl's multi interface driven by the loop), icmp echo (ping socket) and
- * exec (a command in its own process group). All non-blocking; thousands run
- * at once. Every probe socket carries the exemption mark, so a probe sees the
- * real component, not isol's own isolation or steering. A failure caused on
- * this host (EMFILE, fork failed, no local route, ping socket not allowed) is
- * NEUTRAL and never counts against the target. */
+ * (libcurl's multi interface driven by the loop), icmp echo (a ping socket,
+ * or a raw one where ping sockets are not allowed) and exec (a command in its
+ * own process group). All non-blocking; thousands run at once. Every probe
+ * socket carries the exemption mark, and exec commands run in a cgroup whose
+ * sockets are exempt too, so a probe sees the real component, not isol's own
+ * isolation or steering. A failure caused on this host (EMFILE, fork failed,
+ * no local route, neither a ping nor a raw socket allowed) is NEUTRAL and
+ * never counts against the target. */
 #ifndef ISOL_PROBE_H
 #define ISOL_PROBE_H
 
@@ -83,10 +85,12 @@ struct probe_result {
 };
 
 /* A prober runs probes on @loop. Sockets get SO_MARK @mark (0: no mark, for
- * tests that run without CAP_NET_ADMIN). exec probes need @loop to be libev's
- * default loop (child watchers live only there). Between probes it keeps up
- * to 256 tcp sockets per address family open for reuse (file descriptors to
- * budget for). NULL with errno on failure. */
+ * tests that run without CAP_NET_ADMIN), and exec commands run in the exec
+ * probes' cgroup (cgroup.c; not with mark 0). exec probes need @loop to be
+ * libev's default loop (child watchers live only there). Between probes it
+ * keeps up to 256 tcp sockets per address family open for reuse, and a raw
+ * icmp socket per family once one was needed (file descriptors to budget
+ * for). NULL with errno on failure. */
 struct prober *prober_new(struct ev_loop *loop, uint32_t mark);
 /* Stops every running probe without calling its callback, and frees. Not
  * from inside a probe callback. NULL is fine. */

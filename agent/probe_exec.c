@@ -5,25 +5,36 @@
  * output becomes the reason of a failure. Children are reaped through
  * ev_child, so the loop must be libev's default loop.
  *
- * The command's own sockets do not carry the probe mark: a command that
- * connects to an isolated target sees the isolation. It gets the mark in
- * ISOL_PROBE_MARK (for tools that can set one, e.g. ping -m) and the target
- * in ISOL_PROBE_ADDR / ISOL_PROBE_PORT. */
+ * The command's own sockets do not carry the probe mark. So that it still
+ * sees the real target and not isol's own isolation or steering, a prober
+ * with a mark runs it in the exec probes' cgroup v2 (cgroup.c), whose sockets
+ * the table accepts like marked ones (nft.c). A socket belongs to the cgroup
+ * its process was in when it made it, so the child joins before it execs:
+ * the command never runs outside. Without that cgroup (no cgroup2, no
+ * permission; warned once) the command meets the isolation. It gets the mark
+ * in ISOL_PROBE_MARK (for tools that can set one, e.g. ping -m) and the
+ * target in ISOL_PROBE_ADDR / ISOL_PROBE_PORT. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/sched.h>
+
+#include "cgroup.h"
+#include "log.h"
 #include "probe_int.h"
 
-#define EXEC_OUTPUT_MAX 160 /* bytes of output kept for the reason */
-#define EXEC_KILL_GRACE 1.0 /* s to wait for the reap after SIGKILL */
+#define EXEC_OUTPUT_MAX	 160	     /* bytes of output kept for the reason */
+#define EXEC_KILL_GRACE	 1.0	     /* s to wait for the reap after SIGKILL */
+#define EXEC_CHILD_STACK (64u << 10) /* execvpe's PATH buffer is the most it needs */
 
 extern char **environ;
 
@@ -166,69 +177,245 @@ static char **make_env(const struct probe_opts *o, uint32_t mark, char vars[3][6
 	return env;
 }
 
+/* What the child needs; it runs in the parent's memory, so it reports back
+ * through here. */
+struct spawn_args {
+	char **argv, **env;
+	bool search;	      /* argv[0] has no '/': look it up in PATH */
+	int null_fd, out_fd;  /* above stdio, close-on-exec */
+	int procs_fd;	      /* write "0" here to join the cgroup; -1: do not */
+	struct sigaction dfl; /* SIG_DFL, empty mask */
+	sigset_t none;
+	int join_err, exec_err; /* errno of the child's failures, 0 if none */
+};
+
+/* The child. Like glibc's posix_spawn's, it runs in the parent's memory, the
+ * parent suspended until it execs or exits (CLONE_VM | CLONE_VFORK), on a
+ * stack of its own: system calls only, everything prepared by the parent.
+ * Not under ASan, whose bookkeeping knows the thread's stack, not this one. */
+__attribute__((noreturn, no_sanitize_address)) static void spawn_child(struct spawn_args *a)
+{
+	int sig;
+
+	/* first, so that every socket the command makes is the cgroup's */
+	if (a->procs_fd != -1 && write(a->procs_fd, "0", 1) == -1)
+		a->join_err = errno;
+	/* a group of its own (killed whole); signals as a fresh process has
+	 * them, not as the agent set them (SIGPIPE ignored, a blocked mask) */
+	setpgid(0, 0);
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &a->dfl, NULL); /* SIGKILL, SIGSTOP, libc's own: refused */
+	sigprocmask(SIG_SETMASK, &a->none, NULL);
+	if (dup2(a->null_fd, 0) != -1 && dup2(a->out_fd, 1) != -1 && dup2(a->out_fd, 2) != -1) {
+		if (a->search)
+			execvpe(a->argv[0], a->argv, a->env);
+		else
+			execve(a->argv[0], a->argv, a->env);
+	}
+	a->exec_err = errno;
+	_exit(127);
+}
+
+static int spawn_child_fn(void *data)
+{
+	spawn_child(data);
+}
+
+#if defined(__x86_64__) || defined(__aarch64__)
+#define STR_(x) #x
+#define STR(x)	STR_(x)
+
+/* clone3(2) that runs @fn(@arg) in the child on the stack @args names, as
+ * glibc's clone() does for clone(2); glibc 2.36 has no such wrapper, and C
+ * cannot switch stacks. The raw system call: the child's pid or -errno. */
+long probe_clone3(struct clone_args *args, size_t size, int (*fn)(void *), void *arg);
+/* clang-format off */
+__asm__(".pushsection .text\n"
+	".globl probe_clone3\n"
+	".hidden probe_clone3\n"
+	".type probe_clone3, %function\n"
+	"probe_clone3:\n"
+#if defined(__x86_64__)
+	"	movq %rcx, %r8\n" /* the syscall instruction clobbers rcx */
+	"	movl $" STR(__NR_clone3) ", %eax\n"
+	"	syscall\n"
+	"	testq %rax, %rax\n"
+	"	jz 1f\n"
+	"	ret\n"
+	"1:	xorl %ebp, %ebp\n" /* the child: the outermost frame */
+	"	movq %r8, %rdi\n"
+	"	call *%rdx\n"
+	"	movl %eax, %edi\n"
+	"	movl $" STR(__NR_exit) ", %eax\n"
+	"	syscall\n"
+	"	hlt\n"
+#else
+	"	mov x8, #" STR(__NR_clone3) "\n"
+	"	svc #0\n"
+	"	cbz x0, 1f\n"
+	"	ret\n"
+	"1:	mov x29, #0\n" /* the child: the outermost frame */
+	"	mov x30, #0\n"
+	"	mov x0, x3\n"
+	"	blr x2\n"
+	"	mov x8, #" STR(__NR_exit) "\n"
+	"	svc #0\n"
+	"	brk #0\n"
+#endif
+	".size probe_clone3, .-probe_clone3\n"
+	".popsection\n");
+/* clang-format on */
+
+/* The child is born in @cg (CLONE_INTO_CGROUP, linux 5.7): no migration,
+ * no wait, and the command can never run outside. The child's pid or -errno;
+ * -ENOSYS also once the kernel said it cannot. */
+static long spawn_into(struct spawn_args *a, const struct isol_cgroup *cg, char *stack)
+{
+	static bool refused; /* clone3 or CLONE_INTO_CGROUP unknown (< 5.7) */
+	struct clone_args ca;
+	long pid;
+
+	if (refused)
+		return -ENOSYS;
+	memset(&ca, 0, sizeof(ca));
+	ca.flags = CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP;
+	ca.exit_signal = SIGCHLD;
+	ca.stack = (uint64_t)(uintptr_t)stack;
+	ca.stack_size = EXEC_CHILD_STACK;
+	ca.cgroup = (uint64_t)cg->dir_fd;
+	pid = probe_clone3(&ca, sizeof(ca), spawn_child_fn, a);
+	refused = pid == -ENOSYS || pid == -EINVAL || pid == -E2BIG;
+	return pid;
+}
+#else
+static long spawn_into(struct spawn_args *a, const struct isol_cgroup *cg, char *stack)
+{
+	return -ENOSYS;
+}
+#endif
+
+/* @fd moved above 0..2 (where the child's stdio goes), close-on-exec. */
+static int above_stdio(int fd)
+{
+	int nfd;
+
+	if (fd == -1 || fd > 2)
+		return fd;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	close(fd);
+	return nfd;
+}
+
+/* Start @a->argv, in @cg unless NULL: its pid, or -errno when no process is
+ * left running (an exec that failed is reaped here). The child shares our
+ * memory until it execs, as with glibc's posix_spawn: cheap from a large
+ * agent, where a fork would copy its page tables and make it fault on every
+ * page it writes afterwards. It is born in the cgroup where the kernel can
+ * (spawn_into), else it joins by writing the cgroup's cgroup.procs: that
+ * migration waits for an RCU grace period, milliseconds in which the agent
+ * waits too. A failure to join is in a->join_err; the command runs anyway. */
+static long spawn(struct spawn_args *a, const struct isol_cgroup *cg)
+{
+	char *stack = malloc(EXEC_CHILD_STACK);
+	sigset_t all, old;
+	long pid = -ENOSYS;
+
+	if (stack == NULL)
+		return -ENOMEM;
+	a->search = strchr(a->argv[0], '/') == NULL;
+	memset(&a->dfl, 0, sizeof(a->dfl));
+	a->dfl.sa_handler = SIG_DFL;
+	sigemptyset(&a->none);
+	a->procs_fd = -1;
+	/* no handler of the agent's may run in the child */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (cg)
+		pid = spawn_into(a, cg, stack);
+	if (pid < 0 && pid != -EAGAIN && pid != -ENOMEM) {
+		/* also when the cgroup refused the clone: the write tells why */
+		a->procs_fd = cg ? cg->procs_fd : -1;
+		pid = clone(spawn_child_fn, stack + EXEC_CHILD_STACK,
+			    CLONE_VM | CLONE_VFORK | SIGCHLD, a);
+		if (pid == -1)
+			pid = -errno;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	free(stack); /* the child is done with it: exec'd or gone */
+	if (pid > 0 && a->exec_err) {
+		while (waitpid((pid_t)pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		return -a->exec_err;
+	}
+	return pid;
+}
+
 static int exec_start(struct probe *p, const struct probe_opts *o, struct isol_err *err)
 {
 	struct exec_probe *e = (struct exec_probe *)p;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	char vars[3][64], **argv, **env;
-	sigset_t none, all;
-	int fds[2], rc;
-	pid_t pid;
+	struct spawn_args a = { .null_fd = -1, .out_fd = -1, .procs_fd = -1 };
+	const struct isol_cgroup *cg;
+	static bool join_warned;
+	char vars[3][64];
+	int fds[2];
+	long pid;
 
 	e->out_fd = -1;
-	argv = probe_argv_dup(o->argv);
-	env = make_env(o, p->pr->mark, vars);
-	if (argv == NULL || env == NULL) {
-		free(argv);
-		free(env);
+	a.argv = probe_argv_dup(o->argv);
+	a.env = make_env(o, p->pr->mark, vars);
+	if (a.argv == NULL || a.env == NULL) {
+		free(a.argv);
+		free(a.env);
 		return isol_err_set(err, -ENOMEM, "out of memory");
 	}
+	/* a prober without a mark exempts nothing (tests) */
+	cg = p->pr->mark ? cgroup_probes() : NULL;
 	if (pipe2(fds, O_CLOEXEC) == -1) {
 		probe_set_errno(p, "pipe", errno, true); /* EMFILE: neutral */
 		goto out_free;
 	}
-	fcntl(fds[0], F_SETFL, O_NONBLOCK);
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-	posix_spawnattr_init(&attr);
-	/* a group of its own (killed whole); signals as a fresh process has
-	 * them, not as the agent set them (SIGPIPE ignored, a blocked mask) */
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-					    POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	/* glibc's posix_spawn is vfork-like: cheap from a large agent, and an
-	 * exec that fails comes back here as the return value */
-	if (strchr(argv[0], '/'))
-		rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, env);
-	else
-		rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(fds[1]);
-	if (rc != 0) {
-		close(fds[0]);
-		/* no such command, no process left (EAGAIN): this host's doing */
-		probe_set(p, PROBE_NEUTRAL, -rc, "exec %.64s: %s", argv[0], strerror(rc));
-		goto out_free;
+	fds[0] = above_stdio(fds[0]);
+	a.out_fd = above_stdio(fds[1]);
+	a.null_fd = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
+	if (fds[0] == -1 || a.out_fd == -1 || a.null_fd == -1) {
+		probe_set_errno(p, "pipe", errno, true);
+		goto out_close;
 	}
-	e->pgid = pid;
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	pid = spawn(&a, cg);
+	if (pid < 0) {
+		/* no such command, no process left (EAGAIN): this host's doing */
+		probe_set(p, PROBE_NEUTRAL, (int)pid, "exec %.64s: %s", a.argv[0],
+			  strerror((int)-pid));
+		goto out_close;
+	}
+	if (a.join_err && !join_warned) {
+		join_warned = true;
+		log_warn("exec probe: cannot join cgroup %s (%s): the command runs, but meets "
+			 "isol's own rules",
+			 cg->path, strerror(a.join_err));
+	}
+	close(a.out_fd);
+	close(a.null_fd);
+	e->pgid = (pid_t)pid;
 	e->out_fd = fds[0];
-	ev_child_init(&e->child, child_cb, pid, 0);
+	ev_child_init(&e->child, child_cb, e->pgid, 0);
 	e->child.data = e;
 	ev_child_start(p->pr->loop, &e->child);
 	ev_io_init(&e->io, out_cb, e->out_fd, EV_READ);
 	e->io.data = e;
 	ev_io_start(p->pr->loop, &e->io);
+	goto out_free;
+out_close:
+	if (fds[0] != -1)
+		close(fds[0]);
+	if (a.out_fd != -1)
+		close(a.out_fd);
+	if (a.null_fd != -1)
+		close(a.null_fd);
 out_free:
-	free(argv);
-	free(env);
+	free(a.argv);
+	free(a.env);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "probe.h"
 
 struct probe_http_multi; /* probe_http.c: curl multi handle and its watchers */
+struct probe_icmp_raw;	 /* probe_icmp.c: a raw icmp socket the icmp probes share */
 
 #define PROBE_TCP_IDLE_MAX 256 /* recycled tcp sockets kept per family */
 
@@ -24,6 +25,9 @@ struct prober {
 	 * again ([0] IPv4, [1] IPv6) */
 	int tcp_idle[2][PROBE_TCP_IDLE_MAX];
 	size_t tcp_nidle[2];
+	/* probe_icmp.c: raw sockets ([0] IPv4, [1] IPv6), made by the first
+	 * icmp probe that is refused a ping socket */
+	struct probe_icmp_raw *icmp_raw[2];
 };
 
 /* A type's operations. Its struct starts with a struct probe. */
@@ -74,6 +78,9 @@ void probe_report_soon(struct probe *p);
 /* A non-blocking, close-on-exec socket with the prober's mark. The fd, or
  * -1 with the verdict set (NEUTRAL: this host could not make it). */
 int probe_socket(struct probe *p, int family, int type, int proto);
+/* The same without a verdict: the fd, or -errno and in @what the call that
+ * failed ("socket", "setsockopt SO_MARK"). */
+int probe_socket_open(struct prober *pr, int family, int type, int proto, const char **what);
 
 /* @o's address and @port as a socket address; its length. */
 socklen_t probe_sockaddr(const struct probe_opts *o, uint16_t port, struct sockaddr_storage *ss);
@@ -82,5 +89,7 @@ socklen_t probe_sockaddr(const struct probe_opts *o, uint16_t port, struct socka
 void probe_http_fini(struct prober *pr);
 /* probe_tcp.c: close the recycled sockets (prober_free). */
 void probe_tcp_fini(struct prober *pr);
+/* probe_icmp.c: close the raw sockets (prober_free, once no probe runs). */
+void probe_icmp_fini(struct prober *pr);
 
 #endif

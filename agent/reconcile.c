@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cgroup.h"
 #include "kcompat.h"
 #include "log.h"
 #include "reconcile.h"
@@ -82,13 +83,56 @@ static int rebuild_once(struct reconcile *r, const struct isol_actions *set, uin
 	return rc;
 }
 
+/* The exec probes' cgroup into the table, looked up once: the prober puts
+ * probe commands in it (probe_exec.c) and the table accepts its sockets'
+ * packets. Without one the table has no such rule, as before. */
+static void use_probe_cgroup(struct reconcile *r)
+{
+	const struct isol_cgroup *cg;
+
+	if (r->cgroup_checked)
+		return;
+	r->cgroup_checked = true;
+	if (r->opts.cgroup_id)
+		return; /* chosen by the caller */
+	cg = cgroup_probes();
+	if (cg) {
+		r->opts.cgroup_id = cg->id;
+		r->opts.cgroup_level = cg->level;
+	}
+}
+
+/* A kernel without the socket expression's cgroupv2 key (< 5.13, or no
+ * nft_socket) refuses the exemption rule: the table without it, then, rather
+ * than no table. The exemption stays off once that works. 0 or -1. */
+static int rebuild_unexempt(struct reconcile *r, const struct isol_actions *set, uint64_t now_ms,
+			    int rc, const char *why)
+{
+	uint64_t id = r->opts.cgroup_id;
+
+	if (id == 0 || (rc != -EOPNOTSUPP && rc != -ENOENT && rc != -EINVAL))
+		return -1;
+	r->opts.cgroup_id = 0;
+	if (rebuild_once(r, set, now_ms, NULL) < 0) {
+		r->opts.cgroup_id = id;
+		return -1;
+	}
+	log_warn("kernel refused the rule that exempts exec probes (%s); their connections "
+		 "meet isol's own rules",
+		 why);
+	return 0;
+}
+
 int reconcile_rebuild(struct reconcile *r, const struct isol_actions *set, uint64_t now_ms,
 		      struct isol_err *err)
 {
 	struct isol_err first = { 0, "" };
 	int rc;
 
+	use_probe_cgroup(r);
 	rc = rebuild_once(r, set, now_ms, &first);
+	if (rc < 0 && rebuild_unexempt(r, set, now_ms, rc, first.msg) == 0)
+		return 0;
 	if (rc == -EOPNOTSUPP && r->opts.owner) {
 		/* a kernel without persist (< 6.9): an owned table would die with
 		 * the agent, so own nothing and watch for deletion instead */
@@ -97,8 +141,10 @@ int reconcile_rebuild(struct reconcile *r, const struct isol_actions *set, uint6
 			 first.msg);
 		r->opts.owner = false;
 		r->opts.persist = false;
-		rc = rebuild_once(r, set, now_ms, err);
-		return rc;
+		isol_err_clear(&first);
+		rc = rebuild_once(r, set, now_ms, &first);
+		if (rc < 0 && rebuild_unexempt(r, set, now_ms, rc, first.msg) == 0)
+			return 0;
 	}
 	if (rc < 0 && err)
 		*err = first;
@@ -175,7 +221,8 @@ int reconcile_table_present(struct reconcile *r)
 		return 0;
 	if (rc < 0)
 		return rc;
-	return rc == ISOL_SKELETON_RULES + (r->steers ? ISOL_STEERING_RULES : 0);
+	return (size_t)rc ==
+	       nft_skeleton_rules(&r->opts) + (r->steers ? nft_steering_rules(&r->opts) : 0);
 }
 
 int reconcile_flush(struct reconcile *r, struct isol_err *err)

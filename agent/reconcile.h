@@ -20,6 +20,7 @@ struct reconcile {
 	/* steer actions in the table: its steering chains are there while > 0
 	 * (they turn connection tracking on) */
 	size_t steers;
+	bool cgroup_checked; /* the exec probes' cgroup looked up (opts.cgroup_*) */
 	/* netlink batch round trips in microseconds, a ring for p50/p99 */
 	uint32_t samples[RECONCILE_SAMPLES];
 	size_t nsamples;
@@ -30,8 +31,11 @@ void reconcile_close(struct reconcile *r);
 
 /* Replace the table with a fresh skeleton holding every live action of
  * @set: destroy + create + elements in one transaction, so packets never see
- * a moment without rules. Falls back to an unowned table when the kernel
- * lacks the owner/persist flags (then r->opts.owner is false). */
+ * a moment without rules. The first call makes the exec probes' cgroup
+ * (cgroup.c) and exempts it, unless @o carried a cgroup already. Falls back
+ * to an unowned table when the kernel lacks the owner/persist flags (then
+ * r->opts.owner is false), and to no cgroup exemption when it refuses that
+ * rule (then r->opts.cgroup_id is 0). */
 int reconcile_rebuild(struct reconcile *r, const struct isol_actions *set, uint64_t now_ms,
 		      struct isol_err *err);
 

@@ -2,12 +2,15 @@
 # test_probe.sh - the probes against real servers in a namespace (driven by
 # tests/tools/probectl, which links the agent's probe module): tcp pass,
 # refused, dropped; http status ranges on an open port, Host header, timeout;
-# https certificate checks (a self-signed server fails by default); icmp;
-# exec with a deadline that kills the whole process group; failures of this
-# host (no route, no file descriptors, ping sockets not allowed, no such
+# https certificate checks (a self-signed server fails by default); icmp,
+# through a raw socket where ping sockets are not allowed; exec with a
+# deadline that kills the whole process group; failures of this host (no
+# route, no file descriptors, neither ping nor raw sockets allowed, no such
 # command) are neutral; a load check of many tcp probes at once; and probes
-# that carry the mark see the real target through isol's own isolation and
-# steering.
+# see the real target through isol's own isolation and steering: those that
+# carry the mark, and exec commands, which run in a cgroup the table exempts
+# (through probectl, which shares the agent's cgroup here, and through a
+# policy of the agent itself).
 #
 # PROBE_BENCH=N: also run N tcp probes at a 1 s interval for
 # PROBE_BENCH_SECONDS (10) and print the prober's CPU time per second.
@@ -112,9 +115,26 @@ expect_probe pass "" --type icmp $S4
 expect_probe pass "" --type icmp $S6
 expect_probe fail "timeout after 300 ms" --type icmp --timeout 300 $H4 # dropped there
 expect_probe fail "" --type icmp --timeout 300 10.77.0.99              # nobody there
+# no ping socket for our group: the raw socket (CAP_NET_RAW) takes over
 in_client sysctl -qw net.ipv4.ping_group_range="1 0"
-expect_probe neutral "ping_group_range" --type icmp $S4
-assert_eq 2 "$RC" "a neutral probe exits 2"
+expect_probe pass "" --type icmp $S4
+expect_probe pass "" --type icmp $S6
+expect_probe fail "timeout after 300 ms" --type icmp --timeout 300 $H4 # dropped there
+expect_probe fail "" --type icmp --timeout 300 10.77.0.99
+# and without CAP_NET_RAW either: neutral, naming both
+if command -v setpriv >/dev/null; then
+	OUT=$(in_client setpriv --bounding-set -net_raw --inh-caps -net_raw \
+		"$TOOLS/probectl" --type icmp $S4 2>&1)
+	RC=$?
+	if [ "${OUT%% *}" = neutral ] && [[ "$OUT" == *ping_group_range*"raw socket: "* ]]; then
+		pass "no ping socket and no CAP_NET_RAW: $OUT"
+	else
+		fail "no ping socket and no CAP_NET_RAW should be neutral naming both, got: $OUT"
+	fi
+	assert_eq 2 "$RC" "a neutral probe exits 2"
+else
+	log "setpriv is missing: the icmp probe without CAP_NET_RAW is not tested"
+fi
 in_client sysctl -qw net.ipv4.ping_group_range="0 2147483647"
 
 # ---- exec ------------------------------------------------------------------------
@@ -179,11 +199,73 @@ if [ -n "${PROBE_BENCH:-}" ]; then
 fi
 
 # ---- probes see the real target, not isol's own rules ------------------------------------
-start_agent || finish
+# a policy whose exec probe connects to a target that the cli isolates
+POL=$TMP/policies
+mkdir -p "$POL"
+cat >"$POL/exec.yaml" <<EOF
+name: viaexec
+targets: [$S4:8004, $H4:8004]
+probe: { type: exec, command: [$TOOLS/tcpcheck, --timeout, "300", "$S4:8004"], interval: 300ms,
+         fast_interval: 300ms, timeout: 300ms, fall: 2, rise: 2 }
+action: { kind: isolate, ttl: 1m }
+EOF
+start_agent --policies "$POL" || finish
+health_of() { # TARGET FIELD: a field of the target of policy viaexec in `isolctl health`
+	ctl --json health | jq -r --arg t "$1" --arg f "$2" \
+		'.targets[] | select(.policy == "viaexec" and .target == $t) | .[$f]'
+}
+# the agent's icmp probes share one raw socket per family: one answered
+# while another waits for a host that is not there
+in_client sysctl -qw net.ipv4.ping_group_range="1 0"
+ctl probe 10.77.0.99:8001 --type icmp >"$TMP/slowping.out" 2>&1 &
+slow=$!
+sleep 0.2
+run_ctl probe $S4:8001 --type icmp
+assert_contains "$OUT" "icmp  pass" "raw: a ping answered while another waits ($OUT)"
+run_ctl probe "[$S6]:8001" --type icmp
+assert_contains "$OUT" "icmp  pass" "raw: and over IPv6 ($OUT)"
+wait "$slow"
+assert_contains "$(cat "$TMP/slowping.out")" "icmp  fail" \
+	"raw: the ping nobody answers fails ($(cat "$TMP/slowping.out"))"
+in_client sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+
 iso=$(isolate_id $S4:8002)
 assert_refused_fast $S4 8002
 expect_probe pass "" $S4:8002
 expect_probe fail "Connection refused" --mark 0 $S4:8002 # without the mark: our own rule
+
+# exec: the command's sockets carry no mark; it runs in the exec probes'
+# cgroup, which the table exempts too (probectl is in the agent's cgroup, so
+# it finds the same one)
+t=$(nft_table)
+assert_contains "$t" "socket cgroupv2 level" "the table exempts the exec probes' cgroup"
+expect_probe pass "" --type exec -- "$TOOLS/tcpcheck" --timeout 300 $S4:8002
+expect_probe fail "exit 1: refused" --mark 0 --type exec -- "$TOOLS/tcpcheck" --timeout 300 $S4:8002
+expect_probe fail "exit 1: 0::/" --type exec -- sh -c 'grep ^0:: /proc/self/cgroup; exit 1'
+assert_contains "$OUT" "/isol-probes" "the command runs in the cgroup isol-probes"
+# the result is the real target's: it drops 8011 (its own firewall), while
+# our isolation refuses at once
+iso11=$(isolate_id $S4:8011)
+assert_refused_fast $S4 8011
+expect_probe fail "exit 2: timeout" --type exec -- "$TOOLS/tcpcheck" --timeout 300 $S4:8011
+assert_ctl 0 rollback "$iso11"
+# the agent's own exec probe, from its policy: the target stays up
+iso4=$(isolate_id $S4:8004)
+assert_refused_fast $S4 8004
+sleep 1.5
+assert_eq "up pass 0" \
+	"$(health_of $S4:8004/tcp state) $(health_of $S4:8004/tcp last) $(health_of $S4:8004/tcp fails)" \
+	"the agent's exec probe passes through the isolation" "$(ctl health 2>&1)"
+assert_eq 0 "$(list_json | jq '[.[] | select(.origin == "policy:viaexec")] | length')" \
+	"and its policy did not act"
+assert_ctl 0 rollback "$iso4"
+# the replies: an isolation of this host's own address (inbound) rejects
+# them, but not those to an exec probe's socket
+isoc=$(isolate_id $C4 --direction in)
+probe_tcp --timeout 300 $S4 8001
+assert_ne "ok" "${PROBE%% *}" "with our own address isolated inbound, a plain connect fails ($PROBE)"
+expect_probe pass "" --type exec -- "$TOOLS/tcpcheck" --timeout 300 $S4:8001
+assert_ctl 0 rollback "$isoc"
 isoh=$(isolate_id $S4:8080)
 expect_probe pass "http 200" --type http $S4:8080
 expect_probe fail "" --type http --mark 0 $S4:8080
@@ -193,11 +275,27 @@ expect_probe pass "" --type icmp $H6
 expect_probe pass "" "[$H6]:8001"
 run_probe --type icmp --mark 0 $H6
 assert_ne pass "${OUT%% *}" "without the mark the isolation stops the ping ($OUT)"
+expect_probe pass "" --type exec -- "$TOOLS/tcpcheck" --timeout 300 "[$H6]:8001"
+expect_probe fail "exit 1: refused" --mark 0 --type exec -- "$TOOLS/tcpcheck" --timeout 300 "[$H6]:8001"
+# the raw icmp socket carries the mark too
+in_client sysctl -qw net.ipv4.ping_group_range="1 0"
+expect_probe pass "" --type icmp $H6
+run_probe --type icmp --mark 0 $H6
+assert_ne pass "${OUT%% *}" "raw: without the mark the isolation stops the ping ($OUT)"
+in_client sysctl -qw net.ipv4.ping_group_range="0 2147483647"
 assert_ctl 0 rollback "$isoi"
 # steered to B: clients get B, the probe still sees that nobody listens on A
 st=$(ctl --json steer $S4:8099 --to $H4:8001 | jq -r '.action.id')
 assert_ok $S4 8099 B
 expect_probe fail "Connection refused" $S4:8099
+expect_probe fail "exit 1: refused" --type exec -- "$TOOLS/tcpcheck" --timeout 300 $S4:8099
+# and where A does listen: clients get B, an exec probe gets A
+st5=$(ctl --json steer $S4:8005 --to $H4:8005 | jq -r '.action.id')
+assert_ok $S4 8005 B
+expect_probe fail "exit 1: ok A" --type exec -- sh -c "$TOOLS/tcpcheck --timeout 300 $S4:8005; exit 1"
+expect_probe fail "exit 1: ok B" --mark 0 --type exec -- \
+	sh -c "$TOOLS/tcpcheck --timeout 300 $S4:8005; exit 1"
+assert_ctl 0 rollback "$st5"
 assert_ctl 0 rollback "$st"
 assert_ctl 0 rollback "$iso"
 finish

@@ -25,6 +25,14 @@
 
 struct seen {
 	int steer_maps, lookups, dispatches, dnats, destroy_chains;
+	/* the exec probes' exemption: socket cgroupv2 level L == id accept */
+	int sockets;
+	uint32_t socket_level;
+	uint64_t socket_id;
+	char socket_chains[64]; /* "out,in," in the order seen */
+	char chain[32];		/* the chain of the last rule, and its index there */
+	int rule_idx;
+	bool mark_first; /* the chain's first rule tests the mark */
 	int begin, end, destroy_table, new_table, sets, chains, rules, elem_msgs, elems,
 	    destroy_elem_msgs;
 	uint32_t table_flags;
@@ -67,13 +75,52 @@ static void check_rule(const struct nlmsghdr *nlh, struct seen *s)
 	const char *chain;
 	bool lookup = false, l4 = false, syn_test = false;
 	int tcp_op = -1; /* the op of a cmp of meta l4proto with tcp */
+	int socket = 0;	 /* 1: socket loaded, 2: compared, 3: accepted */
+	uint32_t sock_reg = 0;
 
 	assert_int_equal(nftnl_rule_nlmsg_parse(nlh, r), 0);
 	chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
+	if (strcmp(chain, s->chain) == 0) {
+		s->rule_idx++;
+	} else {
+		snprintf(s->chain, sizeof(s->chain), "%s", chain);
+		s->rule_idx = 0;
+	}
 	it = nftnl_expr_iter_create(r);
 	while ((e = nftnl_expr_iter_next(it)) != NULL) {
 		const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
 
+		if (strcmp(name, "meta") == 0 && s->rule_idx == 0)
+			s->mark_first = nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY) == NFT_META_MARK;
+		if (strcmp(name, "socket") == 0) {
+			/* right after the mark rule of a hook chain */
+			assert_int_equal(s->rule_idx, 1);
+			assert_true(s->mark_first);
+			assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_SOCKET_KEY),
+					 NFT_SOCKET_CGROUPV2);
+			s->socket_level = nftnl_expr_get_u32(e, NFTNL_EXPR_SOCKET_LEVEL);
+			sock_reg = nftnl_expr_get_u32(e, NFTNL_EXPR_SOCKET_DREG);
+			socket = 1;
+			s->sockets++;
+			strcat(s->socket_chains, chain);
+			strcat(s->socket_chains, ",");
+		} else if (socket == 1) {
+			uint32_t len;
+			const void *v;
+
+			assert_string_equal(name, "cmp");
+			assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_SREG), sock_reg);
+			assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP), NFT_CMP_EQ);
+			v = nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len);
+			assert_int_equal(len, 8); /* the cgroup id, host byte order */
+			memcpy(&s->socket_id, v, 8);
+			socket = 2;
+		} else if (socket == 2) {
+			assert_string_equal(name, "immediate");
+			assert_int_equal((int)nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT),
+					 NF_ACCEPT);
+			socket = 3;
+		}
 		if (strcmp(name, "lookup") == 0 &&
 		    strncmp(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET), "steer", 5) != 0) {
 			assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG),
@@ -115,6 +162,7 @@ static void check_rule(const struct nlmsghdr *nlh, struct seen *s)
 		prev = e;
 	}
 	assert_false(lookup); /* no lookup ends its rule */
+	assert_true(socket == 0 || socket == 3);
 	nftnl_expr_iter_destroy(it);
 	nftnl_rule_free(r);
 }
@@ -260,8 +308,9 @@ static void test_rebuild_skeleton(void **state)
 	assert_int_equal(s.chains, 10);
 	/* rej: 2; per hook: mark + 2 family gotos; per family chain: exact and
 	 * range lookups */
-	assert_int_equal(s.rules, ISOL_SKELETON_RULES);
-	assert_int_equal(ISOL_SKELETON_RULES, 23); /* the watchdog compares with it */
+	assert_int_equal(s.rules, nft_skeleton_rules(&o));
+	assert_int_equal(nft_skeleton_rules(&o), 23); /* the watchdog compares with it */
+	assert_int_equal(s.sockets, 0); /* no cgroup: no exemption by cgroup */
 	assert_int_equal(s.lookups, 12); /* one per map: 3 hooks x 2 families x 2 */
 	assert_int_equal(s.dispatches, 6);
 	assert_int_equal(s.dnats, 0);
@@ -276,8 +325,9 @@ static void test_rebuild_skeleton(void **state)
 	assert_int_equal(nft_encode_rebuild(&b, &o, true), 0);
 	walk(&b, &s);
 	assert_int_equal(s.chains, 15); /* nat_out nat_pre steer_out steer_in steer_fwd */
-	assert_int_equal(s.rules, ISOL_SKELETON_RULES + ISOL_STEERING_RULES);
-	assert_int_equal(ISOL_STEERING_RULES, 29);
+	assert_int_equal(s.rules, nft_skeleton_rules(&o) + nft_steering_rules(&o));
+	assert_int_equal(nft_steering_rules(&o), 29);
+	assert_int_equal(s.sockets, 0);
 	assert_int_equal(s.dnats, 16); /* 2 chains x 4 maps x (tcp SYN, other) */
 	assert_int_equal(s.lookups, 12);
 	nft_batch_fini(&b);
@@ -297,6 +347,51 @@ static void test_rebuild_skeleton(void **state)
 	assert_int_equal(s.table_flags, 0);
 	assert_int_equal(s.end, 0); /* no END unless asked: a dry run */
 	nft_batch_fini(&b);
+}
+
+/* With the exec probes' cgroup: one more rule, after the mark rule, in each
+ * hook chain where a local socket is (output, and input for the replies). */
+static void test_cgroup_exemption(void **state)
+{
+	struct nft_table_opts o;
+	struct nft_batch b;
+	struct seen s;
+
+	nft_table_opts_init(&o);
+	o.cgroup_id = 0x1122334455667788ull;
+	o.cgroup_level = 3;
+	assert_int_equal(nft_batch_init(&b, 1), 0);
+	assert_int_equal(nft_encode_rebuild(&b, &o, false), 0);
+	walk(&b, &s);
+	assert_int_equal(s.rules, nft_skeleton_rules(&o));
+	assert_int_equal(nft_skeleton_rules(&o), 23 + 2);
+	assert_int_equal(s.sockets, 2);
+	assert_string_equal(s.socket_chains, "out,in,"); /* not fwd: no local socket */
+	assert_int_equal(s.socket_level, 3);
+	assert_true(s.socket_id == 0x1122334455667788ull);
+	nft_batch_fini(&b);
+
+	assert_int_equal(nft_batch_init(&b, 1), 0);
+	assert_int_equal(nft_encode_rebuild(&b, &o, true), 0);
+	walk(&b, &s);
+	assert_int_equal(s.rules, nft_skeleton_rules(&o) + nft_steering_rules(&o));
+	assert_int_equal(nft_steering_rules(&o), 29 + 2);
+	/* nat_out: no DNAT for the probe; steer_out: no reset; the replies
+	 * are never ct new, so steer_in needs none */
+	assert_string_equal(s.socket_chains, "out,in,nat_out,steer_out,");
+	nft_batch_fini(&b);
+
+	/* the steering chains alone, added by the first steer */
+	assert_int_equal(nft_batch_init(&b, 1), 0);
+	assert_int_equal(nft_encode_steering(&b, &o, true), 0);
+	walk(&b, &s);
+	assert_int_equal(s.rules, nft_steering_rules(&o));
+	assert_int_equal(s.sockets, 2);
+	nft_batch_fini(&b);
+
+	o.cgroup_id = 0; /* none: the counts of before */
+	assert_int_equal(nft_skeleton_rules(&o), 23);
+	assert_int_equal(nft_steering_rules(&o), 29);
 }
 
 static void test_exact_element(void **state)
@@ -547,6 +642,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rebuild_skeleton),
+	    cmocka_unit_test(test_cgroup_exemption),
 	    cmocka_unit_test(test_exact_element),
 	    cmocka_unit_test(test_range_element),
 	    cmocka_unit_test(test_expired_skipped_and_all_protocols),
