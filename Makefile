@@ -81,12 +81,12 @@ $(BUILD)/isolctl: $(CTL_OBJ) $(BUILD)/libisol.a
 
 # unit tests: ASan+UBSan, linked against the sanitized libraries and cmocka;
 # test_ctl_X also compiles ctl/ctl_X.c, and is rebuilt when it changes
-.SECONDEXPANSION:
-$(BUILD)/tests/%: tests/unit/%.c $$(wildcard $$(patsubst test_%,ctl/%.c,$$*)) \
-		$(BUILD)/san/libagent.a $(BUILD)/san/libisol.a
+unit_ctl_src = $(wildcard $(patsubst $(BUILD)/tests/test_%,ctl/%.c,$(1)))
+$(foreach t,$(UNIT_BIN),$(if $(call unit_ctl_src,$(t)),$(eval $(t): $(call unit_ctl_src,$(t)))))
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/san/libagent.a $(BUILD)/san/libisol.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) -Ictl -o $@ $< $(filter ctl/%.c,$^) \
+	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) -Ictl -o $@ $< $(call unit_ctl_src,$@) \
 		$(BUILD)/san/libagent.a $(BUILD)/san/libisol.a $(PKG_LIBS) -lcmocka
 
 $(BUILD)/tools/%: tests/tools/%.c
