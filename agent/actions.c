@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "actions.h"
+#include "isol/strbuf.h"
 
 #define ACTIONS_MIN_BUCKETS 64
 
@@ -265,4 +266,67 @@ struct isol_action *actions_find_same(const struct isol_actions *set, const stru
 			found = a;
 	}
 	return found;
+}
+
+/* One action as a JSON object (docs/PROTOCOL.md), written directly: list of
+ * 100,000 actions must not build 100,000 jansson trees. */
+void action_write_json(struct strbuf *out, const struct isol_action *a, const char *hosts_file)
+{
+	char target[ISOL_TARGET_STRLEN], to[ISOL_TARGET_STRLEN], dirs[32];
+	const struct isol_spec *sp = &a->spec;
+
+	isol_spec_subject(sp, target, sizeof(target));
+	isol_spec_to_format(sp, to, sizeof(to));
+	strbuf_printf(out, "{\"id\":%llu,\"kind\":\"%s\",\"target\":", (unsigned long long)a->id,
+		      isol_kind_name(sp->kind));
+	strbuf_json_str(out, target);
+	switch (sp->kind) {
+	case ISOL_KIND_ISOLATE:
+		isol_dirs_format(sp->dirs, dirs, sizeof(dirs));
+		strbuf_printf(out, ",\"direction\":\"%s\",\"mode\":\"%s\"", dirs,
+			      isol_mode_name(sp->mode));
+		break;
+	case ISOL_KIND_STEER:
+		strbuf_printf(out, ",\"to\":\"%s\",\"kill_flows\":%s,\"no_check\":%s", to,
+			      sp->kill_flows ? "true" : "false", sp->no_check ? "true" : "false");
+		break;
+	case ISOL_KIND_PIN:
+		strbuf_puts(out, ",\"host\":");
+		strbuf_json_str(out, sp->host);
+		strbuf_printf(out, ",\"to\":\"%s\",\"check_port\":%u,\"file\":", to, sp->check_port);
+		strbuf_json_str(out, hosts_file ? hosts_file : "");
+		break;
+	case ISOL_KIND_ROUTE:
+		strbuf_printf(out, ",\"type\":\"%s\"", isol_route_type_name(sp->route_type));
+		if (sp->route_type == ISOL_ROUTE_VIA)
+			strbuf_printf(out, ",\"to\":\"%s\"", to);
+		strbuf_puts(out, ",\"dev\":");
+		strbuf_json_str(out, sp->dev);
+		strbuf_printf(out, ",\"metric\":%u,\"replace\":%s", sp->metric,
+			      sp->replace ? "true" : "false");
+		if (a->replaced) {
+			strbuf_puts(out, ",\"replaced\":");
+			strbuf_json_str(out, a->replaced);
+		}
+		break;
+	default:
+		break;
+	}
+	strbuf_printf(out,
+		      ",\"created_ms\":%llu,\"expires_ms\":%llu,\"ttl_ms\":%llu,"
+		      "\"force\":%s,\"origin\":",
+		      (unsigned long long)a->created_ms, (unsigned long long)a->expires_ms,
+		      (unsigned long long)sp->ttl_ms, sp->force ? "true" : "false");
+	strbuf_json_str(out, a->origin);
+	strbuf_puts(out, ",\"reason\":");
+	strbuf_json_str(out, a->spec.reason);
+	strbuf_printf(out, ",\"actor\":{\"uid\":%u,\"pid\":%d,\"comm\":", a->actor.uid,
+		      a->actor.pid);
+	strbuf_json_str(out, a->actor.comm);
+	if (a->actor.user[0]) {
+		strbuf_puts(out, ",\"user\":");
+		strbuf_json_str(out, a->actor.user);
+	}
+	strbuf_printf(out, "},\"packets\":%llu,\"bytes\":%llu}", (unsigned long long)a->packets,
+		      (unsigned long long)a->bytes);
 }

@@ -69,4 +69,10 @@ struct isol_action *actions_find_same(const struct isol_actions *set,
 				      const struct isol_spec *spec);
 /* Iterate in creation order: for (a = set->head; a; a = a->next). */
 
+/* One action as the JSON object of docs/PROTOCOL.md, appended to @out:
+ * responses and events write it the same way, without a jansson tree (a
+ * list of 100,000 actions). @hosts_file: where a pin lives. */
+struct strbuf;
+void action_write_json(struct strbuf *out, const struct isol_action *a, const char *hosts_file);
+
 #endif

@@ -207,6 +207,7 @@ int agent_start(struct isol_agent *ag, struct ev_loop *loop, const struct agent_
 	if (ag->events == NULL)
 		return err ? err->code : -ENOMEM;
 	events_set_sink(ag->events, broadcast_event, ag);
+	events_defer(ag->events, loop);
 	if (o->notify &&
 	    events_set_notify(ag->events, loop, o->notify, o->notify_types, err) < 0)
 		return err ? err->code : -EINVAL;

@@ -7,6 +7,7 @@
 
 #include "agent.h"
 #include "isol/duration.h"
+#include "isol/strbuf.h"
 #include "log.h"
 
 #define EVENT_ACTIONS_MAX 20 /* actions named in one event */
@@ -51,69 +52,64 @@ static void actor_text(const struct isol_actor *a, const char *origin, char *buf
 		snprintf(buf, len, "%s", who);
 }
 
-static json_t *action_json(const struct isol_action *a, uint64_t now)
+/* "actions":[...] of the first EVENT_ACTIONS_MAX, each the action object
+ * of the protocol; a removal adds how long it stood. */
+static void actions_members(struct isol_agent *ag, struct strbuf *sb,
+			    struct isol_action *const *acts, size_t n, uint64_t now)
 {
-	char words[512], subject[ISOL_HOST_MAX + 1];
-	json_t *o = json_object();
-
-	if (o == NULL)
-		return NULL;
-	isol_spec_format(&a->spec, words, sizeof(words));
-	isol_spec_subject(&a->spec, subject, sizeof(subject));
-	json_object_set_new(o, "id", json_integer((json_int_t)a->id));
-	json_object_set_new(o, "kind", json_string(isol_kind_name(a->spec.kind)));
-	json_object_set_new(o, "target", json_string(subject));
-	json_object_set_new(o, "spec", json_string(words));
-	json_object_set_new(o, "origin", json_string(a->origin));
-	json_object_set_new(o, "created_ms", json_integer((json_int_t)a->created_ms));
-	if (a->expires_ms)
-		json_object_set_new(o, "expires_ms", json_integer((json_int_t)a->expires_ms));
-	if (a->spec.reason[0])
-		json_object_set_new(o, "reason", json_string(a->spec.reason));
-	if (now) { /* removed: how long it stood, what it stopped */
-		json_object_set_new(o, "duration_ms",
-				    json_integer((json_int_t)(now > a->created_ms ? now - a->created_ms : 0)));
-		json_object_set_new(o, "packets", json_integer((json_int_t)a->packets));
-		json_object_set_new(o, "bytes", json_integer((json_int_t)a->bytes));
-	}
-	return o;
-}
-
-static json_t *actions_json(struct isol_action *const *acts, size_t n, uint64_t now)
-{
-	json_t *arr = json_array();
 	size_t i;
 
-	for (i = 0; arr && i < n && i < EVENT_ACTIONS_MAX; i++)
-		json_array_append_new(arr, action_json(acts[i], now));
-	return arr;
+	strbuf_puts(sb, "\"actions\":[");
+	for (i = 0; i < n && i < EVENT_ACTIONS_MAX; i++) {
+		if (i)
+			strbuf_puts(sb, ",");
+		action_write_json(sb, acts[i], ag->o.hosts_file);
+		if (now) { /* "...}" -> "...,"duration_ms":N}" */
+			sb->len--;
+			strbuf_printf(sb, ",\"duration_ms\":%llu}",
+				      (unsigned long long)(now > acts[i]->created_ms
+								   ? now - acts[i]->created_ms
+								   : 0));
+		}
+	}
+	strbuf_puts(sb, "]");
 }
 
-static json_t *request_json(size_t n, const struct agent_req *req)
+/* "count":N,"origin":"..","actor":{..} */
+static void request_members(struct strbuf *sb, size_t n, const struct agent_req *req)
 {
-	json_t *o = json_object();
+	const struct isol_actor *a = &req->actor;
 
-	if (o == NULL)
-		return NULL;
-	json_object_set_new(o, "count", json_integer((json_int_t)n));
-	json_object_set_new(o, "origin", json_string(req->origin ? req->origin : ""));
-	json_object_set_new(o, "actor", agent_actor_json(&req->actor));
-	return o;
+	strbuf_printf(sb, "\"count\":%zu,\"origin\":", n);
+	strbuf_json_str(sb, req->origin ? req->origin : "");
+	strbuf_printf(sb, ",\"actor\":{\"uid\":%u", a->uid);
+	if (a->user[0]) {
+		strbuf_puts(sb, ",\"user\":");
+		strbuf_json_str(sb, a->user);
+	}
+	if (a->pid > 0)
+		strbuf_printf(sb, ",\"pid\":%d", a->pid);
+	if (a->comm[0]) {
+		strbuf_puts(sb, ",\"comm\":");
+		strbuf_json_str(sb, a->comm);
+	}
+	strbuf_puts(sb, "}");
 }
 
 void agent_event_applied(struct isol_agent *ag, struct isol_action *const *acts, size_t n,
 			 const struct agent_req *req)
 {
 	char who[96], words[512];
-	json_t *o = request_json(n, req);
+	struct strbuf sb;
 
-	if (o == NULL || n == 0) {
-		json_decref(o);
+	if (n == 0 || ag->events == NULL)
 		return;
-	}
-	json_object_set_new(o, "actions", actions_json(acts, n, 0));
+	strbuf_init(&sb);
+	request_members(&sb, n, req);
+	strbuf_puts(&sb, ",");
+	actions_members(ag, &sb, acts, n, 0);
 	actor_text(&req->actor, req->origin, who, sizeof(who));
-	if (n == 1) {
+	if (sb.error == 0 && n == 1) {
 		char to[64] = "";
 
 		isol_spec_subject(&acts[0]->spec, words, sizeof(words));
@@ -121,38 +117,47 @@ void agent_event_applied(struct isol_agent *ag, struct isol_action *const *acts,
 			strcpy(to, " to ");
 			isol_spec_to_format(&acts[0]->spec, to + 4, sizeof(to) - 4);
 		}
-		events_emit(ag->events, EVENT_APPLIED, o, "%s %s%s (action %llu) by %s",
-			    agent_done_word(acts[0]->spec.kind), words, to,
-			    (unsigned long long)acts[0]->id, who);
-	} else {
-		events_emit(ag->events, EVENT_APPLIED, o, "%zu actions applied (%llu-%llu) by %s", n,
-			    (unsigned long long)acts[0]->id, (unsigned long long)acts[n - 1]->id,
-			    who);
+		events_emit_raw(ag->events, EVENT_APPLIED, sb.buf, sb.len, "%s %s%s (action %llu) by %s",
+				agent_done_word(acts[0]->spec.kind), words, to,
+				(unsigned long long)acts[0]->id, who);
+	} else if (sb.error == 0) {
+		events_emit_raw(ag->events, EVENT_APPLIED, sb.buf, sb.len,
+				"%zu actions applied (%llu-%llu) by %s", n,
+				(unsigned long long)acts[0]->id, (unsigned long long)acts[n - 1]->id,
+				who);
 	}
+	strbuf_fini(&sb);
 }
 
 void agent_event_refused(struct isol_agent *ag, const char *op, const char *why,
 			 struct isol_action *const *acts, size_t n, const struct agent_req *req)
 {
 	char who[96], words[512] = "";
-	json_t *o = request_json(n, req), *targets;
-	size_t i;
+	struct strbuf sb;
+	size_t i, k = 0;
 
-	if (o == NULL)
+	if (ag->events == NULL)
 		return;
-	json_object_set_new(o, "op", json_string(op));
-	json_object_set_new(o, "error", json_string(why));
-	targets = json_array();
-	for (i = 0; targets && i < n && i < EVENT_ACTIONS_MAX; i++) {
+	strbuf_init(&sb);
+	request_members(&sb, n, req);
+	strbuf_puts(&sb, ",\"op\":");
+	strbuf_json_str(&sb, op);
+	strbuf_puts(&sb, ",\"error\":");
+	strbuf_json_str(&sb, why);
+	strbuf_puts(&sb, ",\"targets\":[");
+	for (i = 0; i < n && i < EVENT_ACTIONS_MAX; i++) {
 		if (acts[i] == NULL)
 			continue;
 		isol_spec_subject(&acts[i]->spec, words, sizeof(words));
-		json_array_append_new(targets, json_string(words));
+		strbuf_puts(&sb, k++ ? "," : "");
+		strbuf_json_str(&sb, words);
 	}
-	json_object_set_new(o, "targets", targets);
+	strbuf_puts(&sb, "]");
 	actor_text(&req->actor, req->origin, who, sizeof(who));
-	events_emit(ag->events, EVENT_REFUSED, o, "%s%s%s refused for %s: %s", op,
-		    n == 1 && words[0] ? " " : "", n == 1 ? words : "", who, why);
+	if (sb.error == 0)
+		events_emit_raw(ag->events, EVENT_REFUSED, sb.buf, sb.len, "%s%s%s refused for %s: %s",
+				op, n == 1 && words[0] ? " " : "", n == 1 ? words : "", who, why);
+	strbuf_fini(&sb);
 }
 
 /* "rolled back by root via isolctl", "expired", "lifted by policy:mq" */
@@ -193,32 +198,35 @@ void agent_event_removed(struct isol_agent *ag, struct isol_action *const *acts,
 			 const char *why, const struct agent_req *req, uint64_t now)
 {
 	char who[96], how[128], hits[64], words[512], dur[32];
-	json_t *o = request_json(n, req);
 	uint64_t packets = 0;
+	struct strbuf sb;
 	size_t i;
 
-	if (o == NULL || n == 0) {
-		json_decref(o);
+	if (n == 0 || ag->events == NULL)
 		return;
-	}
 	for (i = 0; i < n; i++)
 		packets += acts[i]->packets;
-	json_object_set_new(o, "why", json_string(why));
-	json_object_set_new(o, "packets", json_integer((json_int_t)packets));
-	json_object_set_new(o, "actions", actions_json(acts, n, now));
+	strbuf_init(&sb);
+	request_members(&sb, n, req);
+	strbuf_puts(&sb, ",\"why\":");
+	strbuf_json_str(&sb, why);
+	strbuf_printf(&sb, ",\"packets\":%llu,", (unsigned long long)packets);
+	actions_members(ag, &sb, acts, n, now);
 	actor_text(&req->actor, req->origin, who, sizeof(who));
 	how_text(why, who, how, sizeof(how));
-	if (n == 1) {
+	if (sb.error == 0 && n == 1) {
 		isol_spec_subject(&acts[0]->spec, words, sizeof(words));
 		isol_duration_format(now > acts[0]->created_ms ? now - acts[0]->created_ms : 0, dur,
 				     sizeof(dur));
-		events_emit(ag->events, EVENT_REMOVED, o, "action %llu (%s %s) %s after %s%s",
-			    (unsigned long long)acts[0]->id, isol_kind_name(acts[0]->spec.kind),
-			    words, how, dur, hits_text(acts, n, packets, hits, sizeof(hits)));
-	} else {
-		events_emit(ag->events, EVENT_REMOVED, o, "%zu actions %s%s", n, how,
-			    hits_text(acts, n, packets, hits, sizeof(hits)));
+		events_emit_raw(ag->events, EVENT_REMOVED, sb.buf, sb.len,
+				"action %llu (%s %s) %s after %s%s", (unsigned long long)acts[0]->id,
+				isol_kind_name(acts[0]->spec.kind), words, how, dur,
+				hits_text(acts, n, packets, hits, sizeof(hits)));
+	} else if (sb.error == 0) {
+		events_emit_raw(ag->events, EVENT_REMOVED, sb.buf, sb.len, "%zu actions %s%s", n, how,
+				hits_text(acts, n, packets, hits, sizeof(hits)));
 	}
+	strbuf_fini(&sb);
 }
 
 /* --- escalation --------------------------------------------------------------- */
@@ -229,8 +237,8 @@ static void escalate_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	uint64_t now = isol_now_ms(), after = ag->o.escalate_after_ms;
 	struct isol_action *due[EVENT_ACTIONS_MAX], *a;
 	char dur[32], words[512];
+	struct strbuf sb;
 	size_t n = 0;
-	json_t *o, *arr;
 
 	for (a = ag->actions.head; a; a = a->next) {
 		if (a->escalated || now < a->created_ms + after)
@@ -242,32 +250,24 @@ static void escalate_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (n == 0)
 		return;
-	o = json_object();
-	arr = json_array();
-	if (o == NULL || arr == NULL) {
-		json_decref(o);
-		json_decref(arr);
-		return;
-	}
-	for (size_t i = 0; i < n && i < EVENT_ACTIONS_MAX; i++)
-		json_array_append_new(arr, action_json(due[i], 0));
-	json_object_set_new(o, "count", json_integer((json_int_t)n));
-	json_object_set_new(o, "after_ms", json_integer((json_int_t)after));
-	json_object_set_new(o, "actions", arr);
+	strbuf_init(&sb);
+	strbuf_printf(&sb, "\"count\":%zu,\"after_ms\":%llu,", n, (unsigned long long)after);
+	actions_members(ag, &sb, due, n < EVENT_ACTIONS_MAX ? n : EVENT_ACTIONS_MAX, 0);
 	isol_duration_format(after, dur, sizeof(dur));
-	if (n == 1) {
+	if (sb.error == 0 && n == 1) {
 		isol_spec_subject(&due[0]->spec, words, sizeof(words));
-		events_emit(ag->events, EVENT_ESCALATION, o,
-			    "action %llu (%s %s, %s) is still in force after %s: is the incident "
-			    "over, or does it need a person?",
-			    (unsigned long long)due[0]->id, isol_kind_name(due[0]->spec.kind), words,
-			    due[0]->origin, dur);
-	} else {
-		events_emit(ag->events, EVENT_ESCALATION, o,
-			    "%zu actions are still in force after %s: is the incident over, or does "
-			    "it need a person?",
-			    n, dur);
+		events_emit_raw(ag->events, EVENT_ESCALATION, sb.buf, sb.len,
+				"action %llu (%s %s, %s) is still in force after %s: is the incident "
+				"over, or does it need a person?",
+				(unsigned long long)due[0]->id, isol_kind_name(due[0]->spec.kind),
+				words, due[0]->origin, dur);
+	} else if (sb.error == 0) {
+		events_emit_raw(ag->events, EVENT_ESCALATION, sb.buf, sb.len,
+				"%zu actions are still in force after %s: is the incident over, or "
+				"does it need a person?",
+				n, dur);
 	}
+	strbuf_fini(&sb);
 	log_warn("%zu action%s in force for more than %s", n, n == 1 ? "" : "s", dur);
 }
 

@@ -17,6 +17,7 @@
 
 #include "events.h"
 #include "isol/duration.h"
+#include "isol/strbuf.h"
 #include "log.h"
 
 extern char **environ;
@@ -40,6 +41,9 @@ struct events {
 	size_t ring_len[EVENTS_RING];
 
 	char *path, *old_path; /* NULL: memory only */
+	struct strbuf pending; /* lines for the file, written once per loop turn */
+	ev_prepare flush;      /* ... after the turn's answers are sent */
+	struct ev_loop *wloop; /* NULL: write at once */
 	int fd;
 	off_t size, max_size;
 	bool write_failed; /* said once */
@@ -132,6 +136,7 @@ struct events *events_open(const char *state_dir, struct isol_err *err)
 	}
 	e->fd = -1;
 	e->max_size = EVENTS_FILE_MAX;
+	strbuf_init(&e->pending);
 	if (state_dir == NULL)
 		return e;
 	if (asprintf(&e->path, "%s/%s", state_dir, EVENTS_FILE) < 0 ||
@@ -157,6 +162,10 @@ void events_close(struct events *e)
 
 	if (e == NULL)
 		return;
+	events_flush(e);
+	if (e->wloop)
+		ev_prepare_stop(e->wloop, &e->flush);
+	strbuf_fini(&e->pending);
 	for (i = 0; i < EVENTS_RING; i++)
 		free(e->ring[i]);
 	for (i = 0; i < e->qlen; i++)
@@ -218,6 +227,7 @@ int events_set_notify(struct events *e, struct ev_loop *loop, const char *path,
 /* --- notification commands ---------------------------------------------------- */
 
 static void notify_next(struct events *e);
+static void write_file(struct events *e, const char *line, size_t len);
 
 static void notify_done(struct notify_run *r)
 {
@@ -355,7 +365,38 @@ static void notify_queue(struct events *e, const char *line, size_t len)
 		return;
 	e->queue[(e->qhead + e->qlen) % EVENTS_NOTIFY_QUEUE] = copy;
 	e->qlen++;
-	notify_next(e);
+	if (e->wloop == NULL)
+		notify_next(e);
+	/* else after the turn's answers: a spawn takes a millisecond */
+}
+
+void events_flush(struct events *e)
+{
+	if (e->pending.len) {
+		write_file(e, e->pending.buf, e->pending.len);
+		strbuf_consume(&e->pending, e->pending.len);
+	}
+	if (e->pending.cap > (1u << 20)) {
+		strbuf_fini(&e->pending);
+		strbuf_init(&e->pending);
+	}
+	if (e->notify && e->loop)
+		notify_next(e);
+}
+
+static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct events *e = w->data;
+
+	ev_prepare_stop(loop, w);
+	events_flush(e);
+}
+
+void events_defer(struct events *e, struct ev_loop *loop)
+{
+	e->wloop = loop;
+	ev_prepare_init(&e->flush, flush_cb);
+	e->flush.data = e;
 }
 
 void events_set_file_max(struct events *e, size_t max)
@@ -411,61 +452,83 @@ static void format_time(uint64_t ms, char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%03uZ", (unsigned)(ms % 1000));
 }
 
+/* The line: the common fields first (for people reading the file), then
+ * the details; to the file, the watchers, the notification queue, the ring. */
+static void emit_line(struct events *e, const char *type, const char *members, size_t mlen,
+		      const char *fmt, va_list ap)
+{
+	char msg[512], when[40];
+	uint64_t now = isol_now_ms();
+	struct strbuf sb;
+	size_t slot;
+	int t;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	format_time(now, when, sizeof(when));
+	e->seq++;
+	strbuf_init(&sb);
+	strbuf_printf(&sb, "{\"seq\":%llu,\"ts_ms\":%llu,\"time\":\"%s\",\"type\":\"%s\",\"message\":",
+		      (unsigned long long)e->seq, (unsigned long long)now, when, type);
+	strbuf_json_str(&sb, msg);
+	if (members && mlen) {
+		strbuf_puts(&sb, ",");
+		strbuf_append(&sb, members, mlen);
+	}
+	if (strbuf_puts(&sb, "}\n") < 0 || sb.buf == NULL) {
+		strbuf_fini(&sb);
+		return;
+	}
+	if (e->wloop && e->path) {
+		strbuf_append(&e->pending, sb.buf, sb.len);
+		ev_prepare_start(e->wloop, &e->flush);
+	} else {
+		write_file(e, sb.buf, sb.len);
+	}
+	if (e->notify && e->wloop)
+		ev_prepare_start(e->wloop, &e->flush);
+	if (e->sink)
+		e->sink(sb.buf, sb.len, e->sink_data);
+	t = type_index(type);
+	if (e->notify && t >= 0 && (e->notify_types & (1u << t)))
+		notify_queue(e, sb.buf, sb.len);
+	slot = e->seq % EVENTS_RING;
+	free(e->ring[slot]);
+	e->ring_len[slot] = sb.len;
+	e->ring[slot] = sb.buf; /* the ring owns it now */
+}
+
+void events_emit_raw(struct events *e, const char *type, const char *members, size_t len,
+		     const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e == NULL)
+		return;
+	va_start(ap, fmt);
+	emit_line(e, type, members, len, fmt, ap);
+	va_end(ap);
+}
+
 void events_emit(struct events *e, const char *type, json_t *o, const char *fmt, ...)
 {
-	char msg[512], when[40], *line, *nl;
-	json_t *head;
-	uint64_t now = isol_now_ms();
-	size_t len, slot;
+	char *text = NULL;
+	size_t len = 0;
 	va_list ap;
-	int t;
 
 	if (e == NULL) {
 		json_decref(o);
 		return;
 	}
-	if (o == NULL)
-		o = json_object();
-	if (o == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	format_time(now, when, sizeof(when));
-	e->seq++;
-	/* the common fields first, for people reading the file */
-	head = json_pack("{s:I,s:I,s:s,s:s,s:s}", "seq", (json_int_t)e->seq, "ts_ms",
-			 (json_int_t)now, "time", when, "type", type, "message", msg);
-	if (head == NULL || json_object_update_missing(head, o) < 0) {
-		json_decref(head);
-		json_decref(o);
-		return;
+	if (o && json_object_size(o) > 0) {
+		text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		len = text ? strlen(text) : 0;
 	}
 	json_decref(o);
-	line = json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(head);
-	if (line == NULL)
-		return;
-	len = strlen(line);
-	nl = realloc(line, len + 2);
-	if (nl == NULL) {
-		free(line);
-		return;
-	}
-	line = nl;
-	line[len++] = '\n';
-	line[len] = '\0';
-
-	write_file(e, line, len);
-	if (e->sink)
-		e->sink(line, len, e->sink_data);
-	t = type_index(type);
-	if (e->notify && t >= 0 && (e->notify_types & (1u << t)))
-		notify_queue(e, line, len);
-	slot = e->seq % EVENTS_RING;
-	free(e->ring[slot]);
-	e->ring[slot] = line;
-	e->ring_len[slot] = len;
+	va_start(ap, fmt);
+	/* the object's members: its text without the braces */
+	emit_line(e, type, len > 2 ? text + 1 : NULL, len > 2 ? len - 2 : 0, fmt, ap);
+	va_end(ap);
+	free(text);
 }
 
 uint64_t events_last_seq(const struct events *e)
@@ -539,6 +602,7 @@ json_t *events_read_since(struct events *e, uint64_t since_ms, size_t max, bool 
 	*bad = 0;
 	if (e->path == NULL)
 		return json_array();
+	events_flush(e); /* what this turn emitted is part of the story */
 	all = json_array();
 	if (all == NULL)
 		goto nomem;

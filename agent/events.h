@@ -61,10 +61,15 @@ void events_set_sink(struct events *e, events_sink_fn fn, void *data);
 int events_set_notify(struct events *e, struct ev_loop *loop, const char *path,
 		      const char *types, struct isol_err *err);
 
-/* Emit an event of @type. @o holds its details (owned; NULL for none); it
- * gets "seq", "ts_ms", "time", "type" and "message" (from @fmt). */
+/* Emit an event of @type: "seq", "ts_ms", "time", "type", "message" (from
+ * @fmt), then the details. @o holds them (owned; NULL for none). */
 void events_emit(struct events *e, const char *type, json_t *o, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* The same with the details already written as JSON object members
+ * ("\"count\":1,\"actions\":[...]", @len bytes, no braces): for the paths
+ * of every isolation, which must not pay for a jansson tree. */
+void events_emit_raw(struct events *e, const char *type, const char *members, size_t len,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 uint64_t events_last_seq(const struct events *e);
 
@@ -78,6 +83,14 @@ size_t events_backlog(const struct events *e, uint64_t after, size_t max,
  * not parse are skipped and counted in *bad. */
 json_t *events_read_since(struct events *e, uint64_t since_ms, size_t max, bool *truncated,
 			  size_t *bad, struct isol_err *err);
+
+/* From now on, write the file and start notification commands once per
+ * turn of @loop, after the turn's answers are sent (an ev_prepare): the
+ * reply to an isolation does not wait for the events file. */
+void events_defer(struct events *e, struct ev_loop *loop);
+/* Write what waits for the file, start waiting notifications (also at
+ * events_close and before reading the file back). */
+void events_flush(struct events *e);
 
 /* The size at which the file becomes events.jsonl.1 (tests make it small). */
 void events_set_file_max(struct events *e, size_t max);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <ev.h>
 
 #include "events.h"
 #include "isol/duration.h"
@@ -196,6 +197,41 @@ static void test_rotation(void **state)
 	rmdir_all(dir);
 }
 
+/* With a loop, the file is written after the turn's answers: at the
+ * loop's prepare, or when the file is read back. */
+static void test_deferred_writes(void **state)
+{
+	char *dir = tmpdir(), path[256];
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct events *e = events_open(dir, NULL);
+	struct stat st;
+	bool truncated;
+	size_t bad;
+	json_t *arr;
+
+	assert_non_null(loop);
+	events_defer(e, loop);
+	snprintf(path, sizeof(path), "%s/%s", dir, EVENTS_FILE);
+	events_emit(e, EVENT_APPLIED, NULL, "one");
+	events_emit(e, EVENT_APPLIED, NULL, "two");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0); /* not yet */
+	ev_run(loop, EVRUN_NOWAIT);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size > 0); /* both, in one write */
+	events_emit(e, EVENT_REMOVED, NULL, "three");
+	arr = events_read_since(e, 0, 100, &truncated, &bad, NULL);
+	assert_int_equal(json_array_size(arr), 3); /* reading flushes first */
+	json_decref(arr);
+	events_emit(e, EVENT_AGENT, NULL, "four");
+	events_close(e); /* and closing */
+	e = events_open(dir, NULL);
+	assert_int_equal(events_last_seq(e), 4);
+	events_close(e);
+	ev_loop_destroy(loop);
+	rmdir_all(dir);
+}
+
 static void test_notify_types(void **state)
 {
 	struct events *e = events_open(NULL, NULL);
@@ -216,6 +252,7 @@ int main(void)
 	    cmocka_unit_test(test_backlog),
 	    cmocka_unit_test(test_file_seq_and_read_back),
 	    cmocka_unit_test(test_rotation),
+	    cmocka_unit_test(test_deferred_writes),
 	    cmocka_unit_test(test_notify_types),
 	};
 
