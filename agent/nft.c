@@ -98,10 +98,11 @@ size_t nft_skeleton_rules(const struct nft_table_opts *o)
 {
 	size_t i, n = 2; /* rej */
 
-	/* a hook chain: the exemptions, a goto per family; a family chain:
-	 * the exact and the interval lookup */
+	/* a hook chain: the exemptions (input: the replies' socket mark too),
+	 * a goto per family; a family chain: the exact and the interval lookup */
 	for (i = 0; i < NCHAINS; i++)
-		n += 1 + exempts_cgroup(o, chains[i].by_cgroup) + 2 + 2 * 2;
+		n += 1 + (chains[i].hook == NF_INET_LOCAL_IN) +
+		     exempts_cgroup(o, chains[i].by_cgroup) + 2 + 2 * 2;
 	return n;
 }
 
@@ -323,15 +324,17 @@ static struct nftnl_expr *expr_reject(uint32_t type, uint8_t code)
 	return e;
 }
 
-/* the cgroup v2 id of the packet's socket (or of its ancestor at @level) */
-static struct nftnl_expr *expr_socket_cgroup(uint32_t level, uint32_t dreg)
+/* A property of the packet's local socket: its mark, or its cgroup v2 id
+ * (that of its ancestor at @level) */
+static struct nftnl_expr *expr_socket(uint32_t key, uint32_t level, uint32_t dreg)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("socket");
 
 	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_KEY, NFT_SOCKET_CGROUPV2);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_KEY, key);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_DREG, dreg);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_LEVEL, level);
+		if (key == NFT_SOCKET_CGROUPV2)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_SOCKET_LEVEL, level);
 	}
 	return e;
 }
@@ -418,13 +421,16 @@ static int emit_rule(struct nft_batch *b, struct nftnl_rule *r)
 
 /* The first rules of a hook chain, so that probes see the real component:
  *   meta mark MARK accept                        tcp, http, icmp probe sockets
+ *   socket mark MARK accept                      on input: the replies to them
+ *                                                (an isolation of this host's
+ *                                                own address, --direction in)
  *   socket cgroupv2 level L == ID accept         exec probe commands, when the
  *                                                cgroup is known and @by_cgroup
  * On output the packet carries its socket; on input the kernel looks it up
  * (tcp, udp). Forward has no local socket and the kernel refuses the socket
  * expression there. The level makes a cgroup below ours count too. */
 static int emit_exemptions(struct nft_batch *b, const struct nft_table_opts *o,
-			   const char *chain, bool by_cgroup)
+			   const char *chain, bool by_cgroup, bool inbound)
 {
 	uint64_t id = o->cgroup_id;
 	uint32_t mark = o->mark;
@@ -437,13 +443,26 @@ static int emit_exemptions(struct nft_batch *b, const struct nft_table_opts *o,
 	    add_expr(r, expr_cmp_eq(NFT_REG_1, &mark, 4)) < 0 ||
 	    add_expr(r, expr_verdict(NF_ACCEPT)) < 0)
 		goto nomem;
-	if (emit_rule(b, r) < 0 || !exempts_cgroup(o, by_cgroup))
+	if (emit_rule(b, r) < 0)
+		return b->error;
+	if (inbound) {
+		r = rule_new(o, chain);
+		if (r == NULL)
+			return b->error = -ENOMEM;
+		if (add_expr(r, expr_socket(NFT_SOCKET_MARK, 0, NFT_REG_1)) < 0 ||
+		    add_expr(r, expr_cmp_eq(NFT_REG_1, &mark, 4)) < 0 ||
+		    add_expr(r, expr_verdict(NF_ACCEPT)) < 0)
+			goto nomem;
+		if (emit_rule(b, r) < 0)
+			return b->error;
+	}
+	if (!exempts_cgroup(o, by_cgroup))
 		return b->error;
 	r = rule_new(o, chain);
 	if (r == NULL)
 		return b->error = -ENOMEM;
 	/* the id in host byte order, 8 bytes: what the kernel loads */
-	if (add_expr(r, expr_socket_cgroup(o->cgroup_level, NFT_REG_1)) < 0 ||
+	if (add_expr(r, expr_socket(NFT_SOCKET_CGROUPV2, o->cgroup_level, NFT_REG_1)) < 0 ||
 	    add_expr(r, expr_cmp_eq(NFT_REG_1, &id, sizeof(id))) < 0 ||
 	    add_expr(r, expr_verdict(NF_ACCEPT)) < 0)
 		goto nomem;
@@ -801,7 +820,8 @@ int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o, bool
 			}
 		}
 		if (emit_chain(b, o, chains[i].name, (int)chains[i].hook) < 0 ||
-		    emit_exemptions(b, o, chains[i].name, chains[i].by_cgroup) < 0)
+		    emit_exemptions(b, o, chains[i].name, chains[i].by_cgroup,
+				    chains[i].hook == NF_INET_LOCAL_IN) < 0)
 			return b->error;
 		for (f = 0; f < 2; f++) {
 			uint8_t nfproto = f ? NFPROTO_IPV6 : NFPROTO_IPV4;
@@ -832,7 +852,7 @@ static int emit_steering_chain(struct nft_batch *b, const struct nft_table_opts 
 
 	if (emit_chain_typed(b, o, steer_chains[i].name, (int)steer_chains[i].hook,
 			     steer_chains[i].type, steer_chains[i].prio) < 0 ||
-	    emit_exemptions(b, o, steer_chains[i].name, steer_chains[i].by_cgroup) < 0)
+	    emit_exemptions(b, o, steer_chains[i].name, steer_chains[i].by_cgroup, false) < 0)
 		return b->error;
 	if (strcmp(steer_chains[i].type, "nat") == 0) {
 		for (m = ISOL_MAP_STEER4; m < ISOL_MAP_STEERBACK4; m++)

@@ -265,6 +265,10 @@ isoc=$(isolate_id $C4 --direction in)
 probe_tcp --timeout 300 $S4 8001
 assert_ne "ok" "${PROBE%% *}" "with our own address isolated inbound, a plain connect fails ($PROBE)"
 expect_probe pass "" --type exec -- "$TOOLS/tcpcheck" --timeout 300 $S4:8001
+# nor those to a marked probe's socket (socket mark, on input)
+expect_probe pass "" --timeout 300 $S4:8001
+expect_probe pass "http 200" --type http --timeout 300 $S4:8080
+expect_probe fail "" --mark 0 --timeout 300 $S4:8001
 assert_ctl 0 rollback "$isoc"
 isoh=$(isolate_id $S4:8080)
 expect_probe pass "http 200" --type http $S4:8080

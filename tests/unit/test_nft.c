@@ -26,7 +26,7 @@
 struct seen {
 	int steer_maps, lookups, dispatches, dnats, destroy_chains;
 	/* the exec probes' exemption: socket cgroupv2 level L == id accept */
-	int sockets;
+	int sockets, sockmarks;
 	uint32_t socket_level;
 	uint64_t socket_id;
 	char socket_chains[64]; /* "out,in," in the order seen */
@@ -92,9 +92,29 @@ static void check_rule(const struct nlmsghdr *nlh, struct seen *s)
 
 		if (strcmp(name, "meta") == 0 && s->rule_idx == 0)
 			s->mark_first = nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY) == NFT_META_MARK;
-		if (strcmp(name, "socket") == 0) {
-			/* right after the mark rule of a hook chain */
+		if (strcmp(name, "socket") == 0 &&
+		    nftnl_expr_get_u32(e, NFTNL_EXPR_SOCKET_KEY) == NFT_SOCKET_MARK) {
+			/* input only, right after the mark rule: the replies to probes */
+			assert_string_equal(chain, "in");
 			assert_int_equal(s->rule_idx, 1);
+			assert_true(s->mark_first);
+			sock_reg = nftnl_expr_get_u32(e, NFTNL_EXPR_SOCKET_DREG);
+			socket = 11;
+			s->sockmarks++;
+		} else if (socket == 11) {
+			uint32_t len, mark;
+			const void *v;
+
+			assert_string_equal(name, "cmp");
+			assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_SREG), sock_reg);
+			v = nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len);
+			assert_int_equal(len, 4);
+			memcpy(&mark, v, 4);
+			assert_int_equal(mark, ISOL_DEFAULT_MARK);
+			socket = 2;
+		} else if (strcmp(name, "socket") == 0) {
+			/* after the mark rules of a hook chain */
+			assert_int_equal(s->rule_idx, strcmp(chain, "in") == 0 ? 2 : 1);
 			assert_true(s->mark_first);
 			assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_SOCKET_KEY),
 					 NFT_SOCKET_CGROUPV2);
@@ -309,7 +329,9 @@ static void test_rebuild_skeleton(void **state)
 	/* rej: 2; per hook: mark + 2 family gotos; per family chain: exact and
 	 * range lookups */
 	assert_int_equal(s.rules, nft_skeleton_rules(&o));
-	assert_int_equal(nft_skeleton_rules(&o), 23); /* the watchdog compares with it */
+	/* and the input chain's socket mark rule: the replies to probes */
+	assert_int_equal(nft_skeleton_rules(&o), 24); /* the watchdog compares with it */
+	assert_int_equal(s.sockmarks, 1);
 	assert_int_equal(s.sockets, 0); /* no cgroup: no exemption by cgroup */
 	assert_int_equal(s.lookups, 12); /* one per map: 3 hooks x 2 families x 2 */
 	assert_int_equal(s.dispatches, 6);
@@ -364,7 +386,7 @@ static void test_cgroup_exemption(void **state)
 	assert_int_equal(nft_encode_rebuild(&b, &o, false), 0);
 	walk(&b, &s);
 	assert_int_equal(s.rules, nft_skeleton_rules(&o));
-	assert_int_equal(nft_skeleton_rules(&o), 23 + 2);
+	assert_int_equal(nft_skeleton_rules(&o), 24 + 2);
 	assert_int_equal(s.sockets, 2);
 	assert_string_equal(s.socket_chains, "out,in,"); /* not fwd: no local socket */
 	assert_int_equal(s.socket_level, 3);
@@ -390,7 +412,7 @@ static void test_cgroup_exemption(void **state)
 	nft_batch_fini(&b);
 
 	o.cgroup_id = 0; /* none: the counts of before */
-	assert_int_equal(nft_skeleton_rules(&o), 23);
+	assert_int_equal(nft_skeleton_rules(&o), 24);
 	assert_int_equal(nft_steering_rules(&o), 29);
 }
 
