@@ -1,7 +1,13 @@
 /* journal.c - durable intent: records formatted by hand into one buffer,
  * written with one write() and fdatasync() per sync; read back as jansson
  * objects (a fast lexer for our own lines, json_loadb() for anything else).
- * The record format is described in journal.h. */
+ * The record format is described in journal.h.
+ *
+ * The file is kept longer than its records, by zeros written ahead a
+ * megabyte at a time: a sync then overwrites blocks that are already there
+ * and fdatasync() need not write the inode (its size) too, about a quarter
+ * cheaper than after an append on ext4. The records end where the zeros
+ * begin; a torn record before them is cut at open as ever. */
 #include <errno.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
@@ -23,6 +29,8 @@
 #define JOURNAL_VERSION 1
 /* a sync of a big apply may grow the buffer; give the memory back after it */
 #define JOURNAL_BUF_KEEP (1u << 20)
+/* zeros written ahead of the records */
+#define JOURNAL_AHEAD (1u << 20)
 
 /* A growing output buffer. Once an allocation fails, every put is a no-op
  * and @oom stays set, so a record is checked once, at its end. */
@@ -34,13 +42,14 @@ struct jbuf {
 
 struct journal {
 	int dirfd;
-	int fd; /* DIR/journal, O_APPEND */
+	int fd; /* DIR/journal; written at size + spilled */
 	int lockfd;
 	char *dir;
 	char *path;		/* DIR/journal, for messages */
 	struct jbuf buf;	/* records not yet synced */
 	uint64_t pending;	/* records in buf */
 	uint64_t size, records; /* what is on disk */
+	uint64_t alloc;		/* the file's length: zeros from size to alloc */
 	uint64_t next_floor;	/* no id below this may be handed out again */
 	uint64_t torn;		/* bytes of a torn last record cut away at open */
 	bool txn;		/* the buffered records are framed begin .. commit */
@@ -399,7 +408,7 @@ static void put_add(struct jbuf *b, const struct isol_action *a)
 }
 
 /* Close a record started at @start: counted, or rolled back on ENOMEM. */
-static int write_all(int fd, const char *p, size_t len);
+static int write_records(struct journal *j, const char *p, size_t len);
 
 static int record_end(struct journal *j, size_t start)
 {
@@ -425,7 +434,7 @@ static int record_end(struct journal *j, size_t start)
 		j->txn = true;
 	}
 	if (j->txn && j->buf.len >= TXN_SPILL) {
-		int rc = write_all(j->fd, j->buf.p, j->buf.len);
+		int rc = write_records(j, j->buf.p, j->buf.len);
 
 		if (rc < 0)
 			return rc; /* the caller discards; discard cuts the file back */
@@ -522,15 +531,33 @@ int journal_refused(struct journal *j, const char *op, const char *why,
 	return record_end(j, start);
 }
 
+static void cut_to(struct journal *j, uint64_t off);
+
 void journal_discard(struct journal *j)
 {
-	if (j->spilled && ftruncate(j->fd, (off_t)j->size) == -1) {
-		/* the next open cuts the uncommitted transaction */
-	}
+	if (j->spilled)
+		cut_to(j, j->size); /* else the next open cuts the transaction */
 	j->buf.len = 0;
 	j->pending = 0;
 	j->txn = false;
 	j->spilled = 0;
+}
+
+static int pwrite_all(int fd, const char *p, size_t len, uint64_t off)
+{
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -549,6 +576,53 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
+/* Zeros over [@from, @to) of the file. */
+static int write_zeros(int fd, uint64_t from, uint64_t to)
+{
+	static const char zeros[65536];
+	int rc = 0;
+
+	while (rc == 0 && from < to) {
+		size_t n = to - from < sizeof(zeros) ? (size_t)(to - from) : sizeof(zeros);
+
+		rc = pwrite_all(fd, zeros, n, from);
+		from += n;
+	}
+	return rc;
+}
+
+/* Append @len bytes of records after what is written, with zeros ahead of
+ * them when the file is too short (made durable by the next fdatasync, with
+ * the size; the syncs after it find the blocks there). */
+static int write_records(struct journal *j, const char *p, size_t len)
+{
+	uint64_t off = j->size + j->spilled, end = off + len;
+	int rc;
+
+	if (end > j->alloc) {
+		uint64_t ahead = (end + JOURNAL_AHEAD + 65535) & ~(uint64_t)65535;
+
+		rc = write_zeros(j->fd, j->alloc > off ? j->alloc : off, ahead);
+		if (rc < 0)
+			return rc;
+		j->alloc = ahead;
+	}
+	return pwrite_all(j->fd, p, len, off);
+}
+
+/* The records end at @off: the rest of the file goes (or, if the file
+ * cannot be cut, is zeroed, so that nothing after @off reads as a record). */
+static void cut_to(struct journal *j, uint64_t off)
+{
+	if (ftruncate(j->fd, (off_t)off) == 0) {
+		j->alloc = off;
+		return;
+	}
+	if (write_zeros(j->fd, off, j->alloc) < 0) {
+		/* nothing better to do: the next open cuts what does not parse */
+	}
+}
+
 int journal_sync(struct journal *j)
 {
 	int rc;
@@ -565,7 +639,7 @@ int journal_sync(struct journal *j)
 			return -ENOMEM;
 		}
 	}
-	rc = write_all(j->fd, j->buf.p, j->buf.len);
+	rc = write_records(j, j->buf.p, j->buf.len);
 	if (rc == 0 && fdatasync(j->fd) == -1)
 		rc = -errno;
 	if (rc < 0) {
@@ -581,10 +655,8 @@ int journal_sync(struct journal *j)
 	return 0;
 
 cut_back:
-	/* a half-written record would glue itself to the next append */
-	if (ftruncate(j->fd, (off_t)j->size) == -1) {
-		/* nothing better to do: the next open cuts the torn line */
-	}
+	/* a half-written record would glue itself to the next one */
+	cut_to(j, j->size);
 	if (j->spilled) {
 		/* what was written ahead is gone with the cut: cannot retry */
 		j->spilled = 0;
@@ -675,24 +747,53 @@ static int good_length(int fd, uint64_t size, uint64_t *good)
 	return rc;
 }
 
-/* Cut a torn last record away. */
+/* Where the records end: past the last byte that is not a zero. */
+static int data_end(int fd, uint64_t size, uint64_t *end)
+{
+	char chunk[65536];
+	size_t n, i;
+	int rc;
+
+	while (size > 0) {
+		n = size < sizeof(chunk) ? (size_t)size : sizeof(chunk);
+		rc = pread_all(fd, chunk, n, size - n);
+		if (rc < 0)
+			return rc;
+		for (i = n; i > 0; i--) {
+			if (chunk[i - 1] != '\0') {
+				*end = size - n + i;
+				return 0;
+			}
+		}
+		size -= n;
+	}
+	*end = 0;
+	return 0;
+}
+
+/* Find the records' end (the zeros written ahead follow it) and cut a torn
+ * last record away. */
 static int journal_load(struct journal *j, struct isol_err *err)
 {
 	struct stat st;
-	uint64_t good;
+	uint64_t end, good;
 	int rc;
 
 	if (fstat(j->fd, &st) == -1)
 		return isol_err_set(err, -errno, "cannot stat %s: %s", j->path, strerror(errno));
-	rc = good_length(j->fd, (uint64_t)st.st_size, &good);
+	rc = data_end(j->fd, (uint64_t)st.st_size, &end);
+	if (rc == 0)
+		rc = good_length(j->fd, end, &good);
 	if (rc < 0)
 		return isol_err_set(err, rc, "cannot read %s: %s", j->path, strerror(-rc));
-	if (good < (uint64_t)st.st_size) {
+	j->alloc = (uint64_t)st.st_size;
+	if (good < end) {
 		if (ftruncate(j->fd, (off_t)good) == -1 || fsync(j->fd) == -1)
 			return isol_err_set(err, -errno,
 					    "cannot cut the torn last record of %s: %s", j->path,
 					    strerror(errno));
-		j->torn = (uint64_t)st.st_size - good;
+		j->torn = end - good;
+		j->alloc = good;
 	}
 	j->size = good;
 	return 0;
@@ -744,7 +845,7 @@ int journal_open(struct journal **jp, const char *dir, struct isol_err *err)
 	/* a compaction that died before its rename leaves this behind */
 	unlinkat(j->dirfd, JOURNAL_TMP, 0);
 
-	j->fd = openat(j->dirfd, JOURNAL_FILE, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	j->fd = openat(j->dirfd, JOURNAL_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (j->fd == -1) {
 		rc = isol_err_set(err, -errno, "cannot open %s: %s", j->path, strerror(errno));
 		goto close_journal;
@@ -1166,9 +1267,7 @@ static void log_txn_cut(struct journal *j, size_t off, uint64_t lineno)
 {
 	j->torn += j->size - off;
 	j->size = off;
-	if (ftruncate(j->fd, (off_t)off) == -1) {
-		/* appends go after it; replay cuts it again next time */
-	}
+	cut_to(j, off);
 	(void)lineno;
 }
 
@@ -1285,8 +1384,8 @@ int journal_compact(struct journal *j, const struct isol_actions *set, struct is
 		rc = isol_err_set(err, -ENOMEM, "out of memory compacting %s", j->path);
 		goto free_out;
 	}
-	/* O_APPEND: after the rename this fd is the journal we append to */
-	fd = openat(j->dirfd, JOURNAL_TMP, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	/* after the rename this fd is the journal */
+	fd = openat(j->dirfd, JOURNAL_TMP, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd == -1) {
 		rc = isol_err_set(err, -errno, "cannot create %s/%s: %s", j->dir, JOURNAL_TMP,
 				  strerror(errno));
@@ -1307,6 +1406,7 @@ int journal_compact(struct journal *j, const struct isol_actions *set, struct is
 	close(j->fd);
 	j->fd = fd;
 	j->size = out.len;
+	j->alloc = out.len;
 	j->records = records;
 	j->next_floor = next_id;
 	rc = fsync_dir(j, err);
