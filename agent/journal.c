@@ -560,22 +560,6 @@ static int pwrite_all(int fd, const char *p, size_t len, uint64_t off)
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Zeros over [@from, @to) of the file. */
 static int write_zeros(int fd, uint64_t from, uint64_t to)
 {
@@ -1391,7 +1375,7 @@ int journal_compact(struct journal *j, const struct isol_actions *set, struct is
 				  strerror(errno));
 		goto free_out;
 	}
-	rc = write_all(fd, out.p, out.len);
+	rc = pwrite_all(fd, out.p, out.len, 0);
 	if (rc == 0 && fsync(fd) == -1)
 		rc = -errno;
 	if (rc < 0) {
