@@ -12,8 +12,10 @@
 #include "log.h"
 
 #define WATCHDOG_INTERVAL 0.25 /* seconds: a removed table is back within a second */
-/* Up to this many actions, a removal reads the counters first, so that its
- * event says what the actions stopped. */
+/* Up to this many steers, a removal reads the counters first, so that its
+ * event says what the actions stopped. The isolations' counters are only
+ * those that were hit (@hits, at most 65535), read always; a steer's is on
+ * its element, and reading them means a dump of every steer. */
 #define EVENT_COUNTERS_MAX 20000
 
 static void broadcast_event(const char *line, size_t len, void *data)
@@ -641,11 +643,11 @@ int agent_remove(struct isol_agent *ag, struct isol_action **acts, size_t n, con
 
 	if (n == 0)
 		return isol_err_set(err, -ENOENT, "nothing to remove");
-	if (!req->dry_run && ag->actions.count <= EVENT_COUNTERS_MAX) {
+	if (!req->dry_run && ag->rec.steers <= EVENT_COUNTERS_MAX) {
 		struct isol_err ignored = { 0, "" };
 
-		/* what they stopped, for the event; a dump of every element, so
-		 * not for a table so big that it would stall the agent */
+		/* what they stopped, for the event; not when that means a dump
+		 * so big that it would stall the agent */
 		reconcile_counters(&ag->rec, &ag->actions, &ignored);
 	}
 	/* the hosts file and routes first: a read-only hosts file refuses the

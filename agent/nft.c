@@ -16,6 +16,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 
 #include "isol/duration.h"
 #include "kcompat.h"
@@ -28,7 +29,7 @@
 static const char *const map_names[__ISOL_MAP_MAX] = {
 	"out4", "out4r", "out6", "out6r", "in4", "in4r", "in6", "in6r",
 	"fwd4", "fwd4r", "fwd6", "fwd6r",
-	"steer4", "steer6", "steerh4", "steerh6", "steerback4", "steerback6",
+	"steer4", "steer6", "steerh4", "steerh6", "steerback4", "steerback6", "hits",
 };
 
 /* The steering chains, there only while a steer is: a nat chain or a ct
@@ -96,7 +97,7 @@ static bool exempts_cgroup(const struct nft_table_opts *o, bool by_cgroup)
 
 size_t nft_skeleton_rules(const struct nft_table_opts *o)
 {
-	size_t i, n = 2; /* rej */
+	size_t i, n = 4; /* rej */
 
 	/* a hook chain: the exemptions (input: the replies' socket mark too),
 	 * a goto per family; a family chain: the exact and the interval lookup */
@@ -324,6 +325,21 @@ static struct nftnl_expr *expr_reject(uint32_t type, uint8_t code)
 	return e;
 }
 
+/* update @set { sreg }: add the key if absent (with the set's counter),
+ * then run the element's expressions (count the packet) */
+static struct nftnl_expr *expr_dynset_update(uint32_t sreg, enum isol_map m)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("dynset");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, sreg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+		nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, map_names[m]);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, (uint32_t)m + 1);
+	}
+	return e;
+}
+
 /* A property of the packet's local socket: its mark, or its cgroup v2 id
  * (that of its ancestor at @level) */
 static struct nftnl_expr *expr_socket(uint32_t key, uint32_t level, uint32_t dreg)
@@ -376,9 +392,11 @@ static void rule_comment(struct nftnl_rule *r, const char *text)
 	nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, udata, (uint32_t)n + 2);
 }
 
-/* DADDR . meta l4proto . th dport vmap @map  goto rej
- * In a family chain, so no nfproto test. The element's verdict is drop, or
- * continue: on to `goto rej`. A miss ends the rule. */
+/* meta mark set DADDR . meta l4proto . th dport map @map  goto rej
+ * In a family chain, so no nfproto test. A hit marks the packet with the
+ * isolation's mark (nft_isolation_mark) for `rej`, which counts it and
+ * drops or rejects it; a miss ends the rule. The packet dies in `rej`, so
+ * its mark goes nowhere. */
 static int rule_add_lookup(struct nftnl_rule *r, enum isol_map m, uint32_t set_id)
 {
 	bool v6 = map_is_v6(m);
@@ -394,9 +412,15 @@ static int rule_add_lookup(struct nftnl_rule *r, enum isol_map m, uint32_t set_i
 	if (e == NULL)
 		return -ENOMEM;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, areg);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
 	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, map_names[m]);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+	nftnl_rule_add_expr(r, e);
+	e = nftnl_expr_alloc("meta");
+	if (e == NULL)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
 	nftnl_rule_add_expr(r, e);
 	/* nft prints a raw @nh for an address with no family test in the
 	 * rule: say what it is */
@@ -476,14 +500,14 @@ nomem:
 	return b->error = -ENOMEM;
 }
 
-/* A set of our table with a counter for every element (the hits of
- * `isolctl list`); NULL on ENOMEM. */
-static struct nftnl_set *counted_set_new(const struct nft_table_opts *o, enum isol_map m)
+/* A set of our table, with a counter for every element when @counted (the
+ * hits of `isolctl list`); NULL on ENOMEM. */
+static struct nftnl_set *set_new(const struct nft_table_opts *o, enum isol_map m, bool counted)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
-	struct nftnl_expr *ctr = nftnl_expr_alloc("counter");
+	struct nftnl_expr *ctr = counted ? nftnl_expr_alloc("counter") : NULL;
 
-	if (s == NULL || ctr == NULL) {
+	if (s == NULL || (counted && ctr == NULL)) {
 		nftnl_set_free(s);
 		nftnl_expr_free(ctr);
 		return NULL;
@@ -492,11 +516,28 @@ static struct nftnl_set *counted_set_new(const struct nft_table_opts *o, enum is
 	nftnl_set_set_str(s, NFTNL_SET_NAME, map_names[m]);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)m + 1);
-	nftnl_set_add_expr(s, ctr);
+	if (ctr)
+		nftnl_set_add_expr(s, ctr);
 	return s;
 }
 
 static void set_concat_key(struct nftnl_set *s, bool v6);
+
+/* The byte order of a set's key and data, for `nft list` (a mark is host
+ * endian; nft reads big endian unless told). As nft writes it: udata TLVs,
+ * nftables' enum byteorder (0 invalid: the type's own, 1 host, 2 big). */
+static void set_byteorder(struct nftnl_set *s, uint32_t key, uint32_t data)
+{
+	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(64);
+
+	if (u == NULL)
+		return; /* only nft's printing would suffer */
+	if (nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, key) &&
+	    (data == 0 || nftnl_udata_put_u32(u, NFTNL_UDATA_SET_DATABYTEORDER, data)))
+		nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u),
+				   nftnl_udata_buf_len(u));
+	nftnl_udata_buf_free(u);
+}
 static int emit_set(struct nft_batch *b, struct nftnl_set *s, const char *what);
 
 /* Keys only, no counter: the old targets of tcp steers. */
@@ -543,12 +584,15 @@ static int emit_set(struct nft_batch *b, struct nftnl_set *s, const char *what)
 	return b->error;
 }
 
-/* map outN { type ADDR . inet_proto . inet_service : verdict }, timeout, a
- * counter per element; the "r" maps are interval maps */
+/* map outN { type ADDR . inet_proto . inet_service : mark }, timeout; the
+ * "r" maps are interval maps. No counter per element: a per-CPU counter is
+ * two per-CPU allocations in the kernel per element (most of the time of a
+ * large apply, and 16 B x CPUs of memory each); an isolation's counter is
+ * made in @hits when its first packet comes. */
 static int emit_map(struct nft_batch *b, const struct nft_table_opts *o, enum isol_map m)
 {
 	uint32_t flags = NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_CONCAT;
-	struct nftnl_set *s = counted_set_new(o, m);
+	struct nftnl_set *s = set_new(o, m, false);
 
 	if (s == NULL)
 		return b->error = -ENOMEM;
@@ -556,9 +600,27 @@ static int emit_map(struct nft_batch *b, const struct nft_table_opts *o, enum is
 		flags |= NFT_SET_INTERVAL;
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
 	set_concat_key(s, map_is_v6(m));
-	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
-	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 0);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, ISOL_TYPE_MARK);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 4);
+	set_byteorder(s, 0, 1);
 	return emit_set(b, s, "create map");
+}
+
+/* set hits { type mark; flags dynamic; counter }: `rej` adds the mark of
+ * each isolation that stops a packet, with a counter (then counts it). The
+ * kernel caps a set a rule adds to at 65535 elements unless told: past that
+ * many isolations hit, the next ones are still rejected, just not counted. */
+static int emit_hits_set(struct nft_batch *b, const struct nft_table_opts *o)
+{
+	struct nftnl_set *s = set_new(o, ISOL_SET_HITS, true);
+
+	if (s == NULL)
+		return b->error = -ENOMEM;
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_EVAL);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, ISOL_TYPE_MARK);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+	set_byteorder(s, 1, 0);
+	return emit_set(b, s, "create set");
 }
 
 static int emit_chain_typed(struct nft_batch *b, const struct nft_table_opts *o,
@@ -611,7 +673,7 @@ static int emit_steer_map(struct nft_batch *b, const struct nft_table_opts *o, e
 {
 	bool v6 = steer_v6(m);
 	uint32_t addr_type = v6 ? ISOL_TYPE_IP6ADDR : ISOL_TYPE_IPADDR, alen = v6 ? 16 : 4;
-	struct nftnl_set *s = counted_set_new(o, m);
+	struct nftnl_set *s = set_new(o, m, true);
 
 	if (s == NULL)
 		return b->error = -ENOMEM;
@@ -768,6 +830,7 @@ int nft_encode_destroy_table(struct nft_batch *b, const struct nft_table_opts *o
 int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o, bool steering)
 {
 	uint8_t tcp = IPPROTO_TCP;
+	uint32_t zero = 0;
 	struct nftnl_rule *r;
 	size_t i;
 	int m;
@@ -781,14 +844,31 @@ int nft_encode_rebuild(struct nft_batch *b, const struct nft_table_opts *o, bool
 	for (m = ISOL_MAP_STEER4; m < ISOL_MAP_STEERBACK4; m++)
 		if (emit_steer_map(b, o, (enum isol_map)m) < 0)
 			return b->error;
-	for (m = ISOL_MAP_STEERBACK4; m < __ISOL_MAP_MAX; m++)
+	for (m = ISOL_MAP_STEERBACK4; m <= ISOL_MAP_STEERBACK6; m++)
 		if (emit_steerback_set(b, o, (enum isol_map)m) < 0)
 			return b->error;
 
-	/* rej: TCP gets a reset (connect fails with ECONNREFUSED at once), the
-	 * rest ICMP admin-prohibited */
+	if (emit_hits_set(b, o) < 0)
+		return b->error;
+
+	/* rej, where every isolated packet comes with its isolation's mark:
+	 *   update @hits { meta mark }        its counter (a full set breaks
+	 *                                     this rule only: still rejected)
+	 *   meta mark & DROP == DROP  drop    mode drop
+	 *   tcp: reset (connect fails with ECONNREFUSED at once), the rest
+	 *   ICMP admin-prohibited */
 	if (emit_chain(b, o, REJECT_CHAIN, -1) < 0)
 		return b->error;
+	r = rule_new(o, REJECT_CHAIN);
+	if (r == NULL || add_expr(r, expr_meta(NFT_META_MARK, NFT_REG_1)) < 0 ||
+	    add_expr(r, expr_dynset_update(NFT_REG_1, ISOL_SET_HITS)) < 0 || emit_rule(b, r) < 0)
+		goto nomem_rule;
+	r = rule_new(o, REJECT_CHAIN);
+	if (r == NULL || add_expr(r, expr_meta(NFT_META_MARK, NFT_REG_1)) < 0 ||
+	    add_expr(r, expr_bitwise_and(NFT_REG_1, ISOL_MARK_DROP, 4)) < 0 ||
+	    add_expr(r, expr_cmp(NFT_CMP_NEQ, NFT_REG_1, &zero, 4)) < 0 ||
+	    add_expr(r, expr_verdict(NF_DROP)) < 0 || emit_rule(b, r) < 0)
+		goto nomem_rule;
 	r = rule_new(o, REJECT_CHAIN);
 	if (r == NULL || add_expr(r, expr_meta(NFT_META_L4PROTO, NFT_REG_1)) < 0 ||
 	    add_expr(r, expr_cmp_eq(NFT_REG_1, &tcp, 1)) < 0 ||
@@ -951,6 +1031,12 @@ static size_t key_build(const struct isol_target *t, bool high, uint8_t *key)
 	return alen + 8;
 }
 
+uint32_t nft_isolation_mark(const struct isol_action *a)
+{
+	return (uint32_t)(a->id & ~(uint64_t)ISOL_MARK_DROP) |
+	       (a->spec.mode == ISOL_MODE_DROP ? ISOL_MARK_DROP : 0);
+}
+
 int nft_elem_comment(uint64_t id, char *buf, size_t len)
 {
 	return snprintf(buf, len, "isol:%llu", (unsigned long long)id);
@@ -1010,10 +1096,8 @@ static struct nftnl_set_elem *elem_new(const struct isol_action *a, bool range, 
 		}
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, data, (uint32_t)alen);
 	}
-	if (a->spec.kind == ISOL_KIND_ISOLATE) /* continue: on to the rule's goto rej */
-		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT,
-				       a->spec.mode == ISOL_MODE_DROP ? (uint32_t)NF_DROP
-								      : (uint32_t)NFT_CONTINUE);
+	if (a->spec.kind == ISOL_KIND_ISOLATE)
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_DATA, nft_isolation_mark(a));
 	if (a->expires_ms)
 		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, a->expires_ms - now_ms);
 	n = nft_elem_comment(a->id, comment, sizeof(comment));
@@ -1021,6 +1105,15 @@ static struct nftnl_set_elem *elem_new(const struct isol_action *a, bool range, 
 	udata[1] = (uint8_t)(n + 1);
 	memcpy(udata + 2, comment, (size_t)n + 1);
 	nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA, udata, (uint32_t)n + 3);
+	return e;
+}
+
+static struct nftnl_set_elem *hits_elem_new(const struct isol_action *a)
+{
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+
+	if (e)
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_KEY, nft_isolation_mark(a));
 	return e;
 }
 
@@ -1086,12 +1179,15 @@ int nft_encode_actions(struct nft_batch *b, const struct nft_table_opts *o,
 	memset(chunk, 0, sizeof(chunk));
 	for (i = 0; i < n && b->error == 0; i++) {
 		const struct isol_action *a = actions[i];
-		enum isol_map maps[NCHAINS];
+		enum isol_map maps[NCHAINS + 1];
 		size_t nmaps;
 
 		if (add && a->expires_ms && a->expires_ms <= now_ms)
 			continue; /* already expired: nothing for the kernel to hold */
 		nmaps = sets_of(a, maps);
+		/* and its counter, if a packet made one */
+		if (!add && a->spec.kind == ISOL_KIND_ISOLATE)
+			maps[nmaps++] = ISOL_SET_HITS;
 		for (k = 0; k < nmaps; k++) {
 			enum isol_map map = maps[k];
 			struct elem_chunk *c = &chunk[map];
@@ -1108,8 +1204,11 @@ int nft_encode_actions(struct nft_batch *b, const struct nft_table_opts *o,
 				nftnl_set_set_u32(c->set, NFTNL_SET_FAMILY, NFPROTO_INET);
 				c->first_id = a->id;
 			}
-			e = elem_new(a, map < ISOL_MAP_STEER4 && map_is_range(map), add,
-				     map < ISOL_MAP_STEERBACK4, now_ms);
+			if (map == ISOL_SET_HITS)
+				e = hits_elem_new(a);
+			else
+				e = elem_new(a, map < ISOL_MAP_STEER4 && map_is_range(map), add,
+					     map < ISOL_MAP_STEERBACK4, now_ms);
 			if (e == NULL) {
 				b->error = -ENOMEM;
 				break;
@@ -1163,8 +1262,7 @@ void nft_describe_action(const struct nft_table_opts *o, const struct isol_actio
 		isol_duration_format(a->expires_ms - now_ms, ttl + 9, sizeof(ttl) - 9);
 	}
 	if (a->spec.kind == ISOL_KIND_ISOLATE) {
-		snprintf(value, sizeof(value), " : %s",
-			 a->spec.mode == ISOL_MODE_DROP ? "drop" : "continue");
+		snprintf(value, sizeof(value), " : 0x%08x", nft_isolation_mark(a));
 	} else {
 		char to[64];
 
@@ -1190,6 +1288,11 @@ void nft_describe_action(const struct nft_table_opts *o, const struct isol_actio
 		else
 			snprintf(line, sizeof(line), "destroy element inet %s %s { %s }", o->table,
 				 set, key);
+		fn(line, data);
+	}
+	if (!add && a->spec.kind == ISOL_KIND_ISOLATE) {
+		snprintf(line, sizeof(line), "destroy element inet %s %s { 0x%08x }", o->table,
+			 map_names[ISOL_SET_HITS], nft_isolation_mark(a));
 		fn(line, data);
 	}
 }

@@ -8,14 +8,17 @@
  *                                     the exec probes' cgroup is known)
  *                                   meta nfproto ipv4 goto out_v4
  *                                   meta nfproto ipv6 goto out_v6
- *   chain out_v4                    ip daddr . meta l4proto . th dport vmap @out4  goto rej
- *                                   ip daddr . meta l4proto . th dport vmap @out4r goto rej
- *   chain out_v6                    the same with ip6 daddr, @out6, @out6r
+ *   chain out_v4                    meta mark set ip daddr . meta l4proto . th dport
+ *                                     map @out4 goto rej
+ *                                   the same with map @out4r
  *   chain in, fwd (filter input / forward), in_v4 ... fwd_v6: the same (the key
  *                                   is always the packet's daddr . dport: a local
  *                                   service, a routed destination); fwd has no
  *                                   cgroup rule (no local socket there)
- *   chain rej  (regular)            tcp -> reset; else icmpx admin-prohibited
+ *   chain rej  (regular)            update @hits { meta mark }
+ *                                   meta mark & DROP != 0 drop
+ *                                   tcp -> reset; else icmpx admin-prohibited
+ *   set hits { type mark; flags dynamic; counter }
  * and while at least one steer is (they turn connection tracking on, which
  * every new connection of the host would pay for):
  *   chain nat_out (nat output -100), chain nat_pre (nat prerouting -100):
@@ -33,15 +36,19 @@
  *     next packet to the old server gets a reset, so it reconnects and its SYN
  *     is steered; a push from the old server is dropped, so it cannot pick the
  *     connection up again in reverse.
- *   vmaps addr . l4proto . th dport : verdict, timeout, a counter per element;
- *         "r": interval (prefixes, port ranges, all protocols).
+ *   maps addr . l4proto . th dport : mark, timeout; "r": interval (prefixes,
+ *         port ranges, all protocols). Steer maps: a counter per element.
  * A packet's key is loaded once per family chain and looked up in the exact
- * (hash) map, then the interval map. The element's verdict is `drop` (mode
- * drop) or `continue`, which runs the rest of the rule: `goto rej`. No element
- * holds a jump or goto: that would make the kernel walk every element of the
- * table at each commit (one isolation would cost O(isolations)). A miss ends
- * the rule. Every element carries the comment "isol:ID" so counters map back
- * to actions.
+ * (hash) map, then the interval map. A hit sets the packet's mark to the
+ * isolation's (nft_isolation_mark: id, and a bit for mode drop) and goes to
+ * rej, which counts it in @hits and drops or rejects it; the packet dies
+ * there, mark and all. A miss ends the rule. No element holds a jump or
+ * goto: that would make the kernel walk every element of the table at each
+ * commit (one isolation would cost O(isolations)). No isolation element has
+ * a counter: the kernel makes two per-CPU allocations for each (most of a
+ * large apply's time, and 16 B x CPUs of memory each); @hits holds counters
+ * for the isolations that were hit, made by their first packet. Every
+ * element carries the comment "isol:ID" (steer counters map back by it).
  * Probe exemption: tcp, http and icmp probe sockets carry the mark; an exec
  * probe runs a command whose sockets do not, so it runs in a cgroup v2 of
  * its own (cgroup.c) and the rule after the mark rule accepts the packets of
@@ -74,6 +81,7 @@ enum isol_map {
 	ISOL_MAP_STEERH6,
 	ISOL_MAP_STEERBACK4, /* addr . proto . port of steered tcp targets */
 	ISOL_MAP_STEERBACK6,
+	ISOL_SET_HITS, /* mark of an isolation that was hit: its counter */
 	__ISOL_MAP_MAX
 };
 
@@ -126,8 +134,9 @@ int nft_encode_steering(struct nft_batch *b, const struct nft_table_opts *o, boo
 int nft_encode_actions(struct nft_batch *b, const struct nft_table_opts *o,
 		       struct isol_action *const *actions, size_t n, bool add, uint64_t now_ms);
 /* Rules the skeleton of @o holds: a table with fewer was flushed by someone.
- * rej 2; per hook chain: mark + 2 family gotos; per family chain: exact and
- * interval lookups: 23, and 2 more (out, in) with a cgroup. */
+ * rej 4; per hook chain: mark (input: and socket mark) + 2 family gotos; per
+ * family chain: exact and interval lookups: 26, and 2 more (out, in) with a
+ * cgroup. */
 size_t nft_skeleton_rules(const struct nft_table_opts *o);
 /* ... and the steering chains' (nat: mark + 4 maps x tcp/other; steer_out and
  * steer_in: mark + v4, v6; steer_fwd: mark + v4, v6 x both ways): 29, and 2
@@ -144,6 +153,12 @@ enum isol_map nft_map_for(const struct isol_spec *spec, unsigned dir);
  * Calls @fn for each line. */
 void nft_describe_action(const struct nft_table_opts *o, const struct isol_action *a, bool add,
 			 uint64_t now_ms, void (*fn)(const char *line, void *data), void *data);
+
+/* The value an isolation's elements map to, which its packets carry as
+ * their mark on the way to `rej`: the id's low 31 bits, and the high bit
+ * for mode drop. It keys the isolation's counter in @hits. */
+#define ISOL_MARK_DROP 0x80000000u
+uint32_t nft_isolation_mark(const struct isol_action *a);
 
 /* Element comment "isol:ID" <-> id. */
 int nft_elem_comment(uint64_t id, char *buf, size_t len);

@@ -208,6 +208,7 @@ int nlport_send_batch(struct nlport *p, const struct nft_batch *b, struct isol_e
 struct dump_ctx {
 	nlport_elem_fn fn;
 	void *data;
+	bool by_key; /* a set keyed by a u32 (@hits): the key, not the comment */
 };
 
 static int counter_cb(struct nftnl_expr *e, void *data)
@@ -229,10 +230,20 @@ static int elem_cb(struct nftnl_set_elem *e, void *data)
 	const void *ud;
 	uint32_t len = 0;
 
-	ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len);
-	id = ud ? nft_elem_comment_id(ud, len) : 0;
-	if (id == 0)
-		return 0;
+	if (ctx->by_key) {
+		const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+		uint32_t k;
+
+		if (key == NULL || len != sizeof(k))
+			return 0;
+		memcpy(&k, key, sizeof(k));
+		id = k;
+	} else {
+		ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len);
+		id = ud ? nft_elem_comment_id(ud, len) : 0;
+		if (id == 0)
+			return 0;
+	}
 	nftnl_set_elem_expr_foreach(e, counter_cb, pb);
 	ctx->fn(id, pb[0], pb[1], ctx->data);
 	return 0;
@@ -268,11 +279,11 @@ static int talk(struct nlport *p, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 	return rc < 0 ? -errno : 0;
 }
 
-int nlport_dump_counters(struct nlport *p, const char *table, const char *set, nlport_elem_fn fn,
-			 void *data, struct isol_err *err)
+int nlport_dump_counters(struct nlport *p, const char *table, const char *set, bool by_key,
+			 nlport_elem_fn fn, void *data, struct isol_err *err)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct dump_ctx ctx = { fn, data };
+	struct dump_ctx ctx = { fn, data, by_key };
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nlmsghdr *nlh;
 	int rc;

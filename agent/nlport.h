@@ -25,10 +25,11 @@ uint32_t nlport_next_seq(struct nlport *p, uint32_t count);
 int nlport_send_batch(struct nlport *p, const struct nft_batch *b, struct isol_err *err);
 
 /* Dump the elements of one set; @fn gets each element's action id (from its
- * comment) and counter values. */
+ * comment) or, @by_key, its u32 key (the mark that keys @hits), and its
+ * counter values. */
 typedef void (*nlport_elem_fn)(uint64_t id, uint64_t packets, uint64_t bytes, void *data);
-int nlport_dump_counters(struct nlport *p, const char *table, const char *set, nlport_elem_fn fn,
-			 void *data, struct isol_err *err);
+int nlport_dump_counters(struct nlport *p, const char *table, const char *set, bool by_key,
+			 nlport_elem_fn fn, void *data, struct isol_err *err);
 
 /* How many rules table inet @table holds (-errno; -ENOENT without the table). */
 int nlport_count_rules(struct nlport *p, const char *table);

@@ -196,17 +196,41 @@ static void ctr_cb(uint64_t id, uint64_t packets, uint64_t bytes, void *data)
 	}
 }
 
+/* @hits is keyed by the isolation's mark: the id's low 31 bits (and the
+ * drop bit). Ids are below 2^31 for all but the longest-lived agents; past
+ * that, the live action whose mark it is. */
+static void hits_cb(uint64_t key, uint64_t packets, uint64_t bytes, void *data)
+{
+	struct ctr_ctx *ctx = data;
+	uint64_t low = key & ~(uint64_t)ISOL_MARK_DROP, hi;
+
+	for (hi = ctx->set->next_id >> 31;; hi--) {
+		struct isol_action *a = actions_find(ctx->set, (hi << 31) | low);
+
+		if (a && a->spec.kind == ISOL_KIND_ISOLATE && nft_isolation_mark(a) == key) {
+			a->packets += packets;
+			a->bytes += bytes;
+			return;
+		}
+		if (hi == 0)
+			return;
+	}
+}
+
 int reconcile_counters(struct reconcile *r, struct isol_actions *set, struct isol_err *err)
 {
 	struct ctr_ctx ctx = { set };
 	struct isol_action *a;
-	int m, rc = 0;
+	int m, rc;
 
 	for (a = set->head; a; a = a->next)
 		a->packets = a->bytes = 0;
-	for (m = 0; m < __ISOL_MAP_MAX && rc == 0; m++)
+	/* the isolations that were hit; then the steers' own counters */
+	rc = nlport_dump_counters(r->port, r->opts.table, nft_map_name(ISOL_SET_HITS), true,
+				  hits_cb, &ctx, err);
+	for (m = ISOL_MAP_STEER4; m <= ISOL_MAP_STEERH6 && rc == 0 && r->steers; m++)
 		rc = nlport_dump_counters(r->port, r->opts.table, nft_map_name((enum isol_map)m),
-					  ctr_cb, &ctx, err);
+					  false, ctr_cb, &ctx, err);
 	return rc;
 }
 

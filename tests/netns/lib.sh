@@ -350,8 +350,12 @@ nft_maps() {
 
 # nft_table_stable: the maps and sets without what changes by itself
 # (counters, the time left on elements), for before/after comparisons.
+# (without the timers, the counters and @hits' elements: the counters of the
+# isolations traffic hit)
 nft_table_stable() {
-	nft_maps | sed -E -e 's/ expires [0-9a-z.]+//g' -e 's/packets [0-9]+ bytes [0-9]+//g'
+	nft_maps | sed -E -e 's/ expires [0-9a-z.]+//g' -e 's/packets [0-9]+ bytes [0-9]+//g' |
+		awk '/^\tset hits \{/ { h = 1 } h && /elements = / { e = 1 } h && /^\t}/ { h = e = 0 }
+			!e { print }'
 }
 
 # nft_elements: every set/map element, one per line (status 3 if nft failed).

@@ -177,6 +177,36 @@ assert_ok $H4 8004 B
 assert_ok $S6 8013 A
 assert_udp_ok $H4 8001 B
 
+# ---- counters: an isolation's counter is made by its first packet ----------------------
+# (in @hits, keyed by the isolation's mark: its id, with the high bit for
+# mode drop); every action counts its own packets, whatever its map
+hits_marks() { # the keys of @hits, one per line, as nft prints them
+	in_client nft list set inet isol hits 2>&1 | tr -d '\n' | grep -o 'elements = {[^}]*}' |
+		grep -o '0x[0-9a-f]*'
+}
+packets_of() { list_json | jq -r --argjson id "${1:-0}" '.[] | select(.id == $id) | .packets'; }
+isolate_id() { ctl --json isolate "$@" 2>&1 | jq -r '(.action.id // .id) // empty' 2>/dev/null; }
+idr=$(isolate_id $S4:8014)
+idd=$(isolate_id 10.77.0.2/31:8015 --mode drop)
+idn=$(isolate_id $S4:8016)
+assert_eq 3 "$(wc -w <<<"$idr $idd $idn")" "three isolations ($idr $idd $idn)"
+assert_eq "" "$(hits_marks)" "no counter before a packet"
+for i in 1 2 3; do assert_refused_fast $S4 8014; done
+assert_timeout $S4 8015 300
+assert_eq 3 "$(packets_of "$idr")" "the reject isolation counts its 3 refused SYNs"
+pd=$(packets_of "$idd")
+if [ -n "$pd" ] && [ "$pd" -ge 1 ] 2>/dev/null; then
+	pass "the drop isolation (a prefix, the interval map) counts its own SYNs ($pd)"
+else
+	fail "the drop isolation should count >= 1 dropped SYN, packets='$pd'" "$(ctl --json list)"
+fi
+assert_eq 0 "$(packets_of "$idn")" "an isolation no packet met counts 0"
+marks=$(hits_marks | sort | tr '\n' ' ')
+want=$(printf '0x%08x 0x%08x ' "$idr" $((0x80000000 | idd)) | tr ' ' '\n' | sort | tr '\n' ' ')
+assert_eq "$want" "$marks" "@hits holds a counter for each isolation hit, none for the other"
+assert_ctl 0 rollback --all
+assert_eq "" "$(hits_marks)" "a rollback takes the counters with it"
+
 # ---- restore TARGET --------------------------------------------------------------------
 assert_ctl 0 isolate $S4:8008
 assert_ctl 0 isolate $H4:8008

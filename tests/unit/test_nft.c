@@ -24,7 +24,7 @@
 #include "nft.h"
 
 struct seen {
-	int steer_maps, lookups, dispatches, dnats, destroy_chains;
+	int steer_maps, lookups, dispatches, dnats, destroy_chains, hits_sets, hits_updates;
 	/* the exec probes' exemption: socket cgroupv2 level L == id accept */
 	int sockets, sockmarks;
 	uint32_t socket_level;
@@ -63,8 +63,9 @@ static struct nlmsghdr *normalised_copy(const struct nlmsghdr *nlh)
 	return c;
 }
 
-/* A rule that looks up an isolation map must hand a hit's verdict to the
- * verdict register and go on to `goto rej`; a rule in a hook chain that
+/* A rule that looks up an isolation map must set the packet's mark to the
+ * hit's value and go on to `goto rej`; rej counts it in @hits (the mark the
+ * key) first; a rule in a hook chain that
  * goes to a family chain must test the family first; a DNAT of tcp takes
  * SYNs only. */
 static void check_rule(const struct nlmsghdr *nlh, struct seen *s)
@@ -73,7 +74,8 @@ static void check_rule(const struct nlmsghdr *nlh, struct seen *s)
 	struct nftnl_expr_iter *it;
 	struct nftnl_expr *e, *prev = NULL;
 	const char *chain;
-	bool lookup = false, l4 = false, syn_test = false;
+	bool lookup = false, l4 = false, syn_test = false, mark_loaded = false;
+	int lookup_step = 0; /* 1: looked up, 2: mark set, then the goto */
 	int tcp_op = -1; /* the op of a cmp of meta l4proto with tcp */
 	int socket = 0;	 /* 1: socket loaded, 2: compared, 3: accepted */
 	uint32_t sock_reg = 0;
@@ -141,13 +143,38 @@ static void check_rule(const struct nlmsghdr *nlh, struct seen *s)
 					 NF_ACCEPT);
 			socket = 3;
 		}
+		if (strcmp(chain, "rej") == 0 && s->rule_idx == 0) {
+			/* update @hits { meta mark }, before any verdict */
+			if (strcmp(name, "meta") == 0) {
+				assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY),
+						 NFT_META_MARK);
+				mark_loaded = true;
+			} else {
+				assert_true(mark_loaded);
+				assert_string_equal(name, "dynset");
+				assert_string_equal(nftnl_expr_get_str(e, NFTNL_EXPR_DYNSET_SET_NAME),
+						    "hits");
+				assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY),
+						 nftnl_expr_get_u32(prev, NFTNL_EXPR_META_DREG));
+				s->hits_updates++;
+			}
+		}
 		if (strcmp(name, "lookup") == 0 &&
 		    strncmp(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET), "steer", 5) != 0) {
-			assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG),
-					 NFT_REG_VERDICT);
+			assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_DREG), NFT_REG_1);
 			assert_non_null(strchr(chain, '_')); /* only in a family chain */
 			lookup = true;
+			lookup_step = 1;
 			s->lookups++;
+		} else if (lookup_step == 1) {
+			/* meta mark set <the looked-up value> */
+			assert_string_equal(name, "meta");
+			assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY), NFT_META_MARK);
+			assert_true(nftnl_expr_is_set(e, NFTNL_EXPR_META_SREG));
+			assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_META_SREG), NFT_REG_1);
+			lookup_step = 2;
+			prev = e;
+			continue;
 		} else if (strcmp(name, "meta") == 0) {
 			l4 = nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY) == NFT_META_L4PROTO;
 		} else if (strcmp(name, "cmp") == 0 && l4) {
@@ -165,6 +192,7 @@ static void check_rule(const struct nlmsghdr *nlh, struct seen *s)
 			s->dnats++;
 		}
 		if (lookup && strcmp(name, "lookup") != 0) {
+			assert_int_equal(lookup_step, 2);
 			assert_string_equal(name, "immediate");
 			assert_int_equal((int)nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT), NFT_GOTO);
 			assert_string_equal(nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN), "rej");
@@ -185,6 +213,22 @@ static void check_rule(const struct nlmsghdr *nlh, struct seen *s)
 	assert_true(socket == 0 || socket == 3);
 	nftnl_expr_iter_destroy(it);
 	nftnl_rule_free(r);
+}
+
+static int count_expr(struct nftnl_expr *e, void *data)
+{
+	(void)e;
+	++*(int *)data;
+	return 0;
+}
+
+/* the set's expressions: a counter is one */
+static int set_exprs(struct nftnl_set *st)
+{
+	int n = 0;
+
+	nftnl_set_expr_foreach(st, count_expr, &n);
+	return n;
 }
 
 static void walk(const struct nft_batch *b, struct seen *s)
@@ -232,6 +276,17 @@ static void walk(const struct nft_batch *b, struct seen *s)
 			assert_int_equal(nftnl_set_nlmsg_parse(nlh, st), 0);
 			name = nftnl_set_get_str(st, NFTNL_SET_NAME);
 			flags = nftnl_set_get_u32(st, NFTNL_SET_FLAGS);
+			if (strcmp(name, "hits") == 0) {
+				/* marks, added by rej, each with a counter */
+				assert_int_equal(flags, NFT_SET_EVAL);
+				assert_int_equal(nftnl_set_get_u32(st, NFTNL_SET_KEY_TYPE),
+						 ISOL_TYPE_MARK);
+				assert_int_equal(nftnl_set_get_u32(st, NFTNL_SET_KEY_LEN), 4);
+				assert_int_equal(set_exprs(st), 1);
+				s->hits_sets++;
+				nftnl_set_free(st);
+				continue;
+			}
 			assert_true(flags & NFT_SET_TIMEOUT);
 			if (strncmp(name, "steerback", 9) == 0) {
 				/* keys only: the old targets of tcp steers */
@@ -242,15 +297,20 @@ static void walk(const struct nft_batch *b, struct seen *s)
 				assert_true(flags & NFT_SET_MAP);
 				assert_int_equal(nftnl_set_get_u32(st, NFTNL_SET_DATA_LEN),
 						 (strchr(name, '6') ? 16 : 4) + (name[5] == 'h' ? 0 : 4));
+				assert_int_equal(set_exprs(st), 1); /* a counter per element */
 				s->steer_maps++;
 			} else {
 				/* names with an r are the interval maps */
 				assert_int_equal(!!(flags & NFT_SET_INTERVAL), strchr(name, 'r') != NULL);
-				/* verdict maps: drop or continue (a goto inside an element
-				 * would make every commit walk every element) */
+				/* maps to a mark, never a verdict (a goto inside an
+				 * element would make every commit walk every element),
+				 * and no counter per element (two per-CPU allocations
+				 * each in the kernel) */
 				assert_true(flags & NFT_SET_MAP);
 				assert_int_equal(nftnl_set_get_u32(st, NFTNL_SET_DATA_TYPE),
-						 NFT_DATA_VERDICT);
+						 ISOL_TYPE_MARK);
+				assert_int_equal(nftnl_set_get_u32(st, NFTNL_SET_DATA_LEN), 4);
+				assert_int_equal(set_exprs(st), 0);
 				assert_int_equal(nftnl_set_get_u32(st, NFTNL_SET_KEY_LEN),
 						 strchr(name, '6') ? 24 : 12);
 				s->sets++;
@@ -290,6 +350,19 @@ static void walk(const struct nft_batch *b, struct seen *s)
 	assert_int_equal(left, 0); /* the buffer is exactly a list of messages */
 }
 
+/* an isolation element's value: the mark its packets get */
+static uint32_t elem_mark(struct nftnl_set_elem *e)
+{
+	uint32_t len, v;
+	const void *d = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len);
+
+	assert_non_null(d);
+	assert_int_equal(len, 4);
+	memcpy(&v, d, 4);
+	assert_false(nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_VERDICT));
+	return v;
+}
+
 static struct isol_action *mk(uint64_t id, const char *target, unsigned dirs, enum isol_mode mode,
 			      uint64_t expires)
 {
@@ -326,11 +399,13 @@ static void test_rebuild_skeleton(void **state)
 	assert_int_equal(s.steer_maps, 6); /* 4 DNAT maps, 2 steerback sets */
 	/* out in fwd, each with _v4 and _v6; rej; no steering chains */
 	assert_int_equal(s.chains, 10);
-	/* rej: 2; per hook: mark + 2 family gotos; per family chain: exact and
+	/* rej: 4; per hook: mark + 2 family gotos; per family chain: exact and
 	 * range lookups */
 	assert_int_equal(s.rules, nft_skeleton_rules(&o));
 	/* and the input chain's socket mark rule: the replies to probes */
-	assert_int_equal(nft_skeleton_rules(&o), 24); /* the watchdog compares with it */
+	assert_int_equal(nft_skeleton_rules(&o), 26); /* the watchdog compares with it */
+	assert_int_equal(s.hits_sets, 1);
+	assert_int_equal(s.hits_updates, 1);
 	assert_int_equal(s.sockmarks, 1);
 	assert_int_equal(s.sockets, 0); /* no cgroup: no exemption by cgroup */
 	assert_int_equal(s.lookups, 12); /* one per map: 3 hooks x 2 families x 2 */
@@ -386,7 +461,7 @@ static void test_cgroup_exemption(void **state)
 	assert_int_equal(nft_encode_rebuild(&b, &o, false), 0);
 	walk(&b, &s);
 	assert_int_equal(s.rules, nft_skeleton_rules(&o));
-	assert_int_equal(nft_skeleton_rules(&o), 24 + 2);
+	assert_int_equal(nft_skeleton_rules(&o), 26 + 2);
 	assert_int_equal(s.sockets, 2);
 	assert_string_equal(s.socket_chains, "out,in,"); /* not fwd: no local socket */
 	assert_int_equal(s.socket_level, 3);
@@ -412,7 +487,7 @@ static void test_cgroup_exemption(void **state)
 	nft_batch_fini(&b);
 
 	o.cgroup_id = 0; /* none: the counts of before */
-	assert_int_equal(nft_skeleton_rules(&o), 24);
+	assert_int_equal(nft_skeleton_rules(&o), 26);
 	assert_int_equal(nft_steering_rules(&o), 29);
 }
 
@@ -443,23 +518,30 @@ static void test_exact_element(void **state)
 	assert_memory_equal(key, want, 12);
 	assert_false(nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_KEY_END));
 	assert_int_equal(nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT), 30000);
-	/* reject: continue, on to the rule's goto rej */
-	assert_int_equal((int)nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT), NFT_CONTINUE);
+	/* mode reject: the id, no drop bit; the packet gets it as its mark */
+	assert_int_equal(elem_mark(e), 7);
+	assert_int_equal(nft_isolation_mark(a), 7);
 	ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &ulen);
 	assert_int_equal(nft_elem_comment_id(ud, ulen), 7);
 	nftnl_set_elems_iter_destroy(it);
 	nftnl_set_free(s.last_elems);
 	nft_batch_fini(&b);
 
-	/* removal: key only, destroy (no ENOENT for a kernel-expired element) */
+	/* removal: key only, destroy (no ENOENT for a kernel-expired element);
+	 * then its counter in @hits, keyed by its mark (if a packet made one) */
 	assert_int_equal(nft_batch_init(&b, 1), 0);
 	assert_int_equal(nft_encode_actions(&b, &o, &a, 1, false, 1000), 0);
 	walk(&b, &s);
-	assert_int_equal(s.destroy_elem_msgs, 1);
+	assert_int_equal(s.destroy_elem_msgs, 2);
 	assert_int_equal(s.elem_msgs, 0);
+	assert_int_equal(s.elems, 2);
+	assert_string_equal(s.last_set, "hits");
 	it = nftnl_set_elems_iter_create(s.last_elems);
 	e = nftnl_set_elems_iter_next(it);
 	assert_false(nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT));
+	key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
+	assert_int_equal(klen, 4);
+	assert_int_equal(*(const uint32_t *)key, 7);
 	nftnl_set_elems_iter_destroy(it);
 	nftnl_set_free(s.last_elems);
 	nft_batch_fini(&b);
@@ -500,7 +582,10 @@ static void test_range_element(void **state)
 	assert_int_equal(lo[20] << 8 | lo[21], 80);
 	assert_int_equal(hi[20] << 8 | hi[21], 90);
 	assert_false(nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT)); /* no TTL */
-	assert_int_equal((int)nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT), NF_DROP);
+	/* mode drop: the high bit; ids past 2^31 keep their low 31 bits */
+	assert_int_equal(elem_mark(e), ISOL_MARK_DROP | 9);
+	a->id = (3ull << 31) | 9;
+	assert_int_equal(nft_isolation_mark(a), ISOL_MARK_DROP | 9);
 	nftnl_set_elems_iter_destroy(it);
 	nftnl_set_free(s.last_elems);
 	nft_batch_fini(&b);
@@ -654,9 +739,16 @@ static void test_describe(void **state)
 	nft_table_opts_init(&o);
 	nft_describe_action(&o, a, true, 1000, collect, buf);
 	assert_non_null(strstr(
-	    buf, "add element inet isol out4 { 10.0.0.5 . tcp . 5672 timeout 1m comment \"isol:3\" : continue }"));
+	    buf, "add element inet isol out4 { 10.0.0.5 . tcp . 5672 timeout 1m comment \"isol:3\" : 0x00000003 }"));
 	assert_non_null(strstr(buf, "inet isol in4 "));
 	assert_non_null(strstr(buf, "inet isol fwd4 "));
+	assert_null(strstr(buf, "hits"));
+	/* a removal: its elements, and its counter (if a packet made one) */
+	buf[0] = '\0';
+	a->spec.mode = ISOL_MODE_DROP;
+	nft_describe_action(&o, a, false, 1000, collect, buf);
+	assert_non_null(strstr(buf, "destroy element inet isol out4 { 10.0.0.5 . tcp . 5672 }"));
+	assert_non_null(strstr(buf, "destroy element inet isol hits { 0x80000003 }"));
 	action_free(a);
 }
 
