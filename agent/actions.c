@@ -136,6 +136,45 @@ static int grow(struct isol_actions *set)
 	return 0;
 }
 
+int actions_reserve(struct isol_actions *set, size_t more)
+{
+	int rc = 0;
+
+	/* the index at most half full, as actions_insert() keeps it: one
+	 * rehash now instead of one per doubling */
+	while (rc == 0 && (set->count + more) * 2 > set->nbuckets)
+		rc = grow(set);
+	return rc;
+}
+
+long actions_first_repeat(struct isol_action *const *acts, size_t n)
+{
+	size_t cap = 16, mask, i, k;
+	uint32_t *slot;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	mask = cap - 1;
+	slot = calloc(cap, sizeof(*slot)); /* index + 1; 0 is empty */
+	if (slot == NULL)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const struct isol_spec *sp = &acts[i]->spec;
+
+		for (k = target_hash(sp, cap); slot[k]; k = (k + 1) & mask) {
+			const struct isol_spec *o = &acts[slot[k] - 1]->spec;
+
+			if (same_key(o, sp) && (o->dirs & sp->dirs) != 0) {
+				free(slot);
+				return (long)i;
+			}
+		}
+		slot[k] = (uint32_t)i + 1;
+	}
+	free(slot);
+	return -1;
+}
+
 void actions_init(struct isol_actions *set)
 {
 	memset(set, 0, sizeof(*set));

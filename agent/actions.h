@@ -61,6 +61,11 @@ void action_free(struct isol_action *a);
 /* Give @a an id (if 0) and take ownership. An explicit id (journal replay)
  * advances next_id past it. -EEXIST if the id is taken. */
 int actions_insert(struct isol_actions *set, struct isol_action *a);
+/* Make room for @more actions at once (a large request): one rehash. */
+int actions_reserve(struct isol_actions *set, size_t more);
+/* The first of @acts (in order) that cannot coexist with an earlier one of
+ * them (actions_find_same's rule), -1 if none, -ENOMEM. */
+long actions_first_repeat(struct isol_action *const *acts, size_t n);
 /* Unlink @a from the set; the caller owns it again. */
 void actions_remove(struct isol_actions *set, struct isol_action *a);
 struct isol_action *actions_find(const struct isol_actions *set, uint64_t id);

@@ -377,59 +377,22 @@ static void describe_all(struct isol_agent *ag, struct isol_action **acts, size_
 				    req->change_data);
 }
 
-static struct isol_action *const *sort_acts;
-
-static int cmp_spec_idx(const void *a, const void *b)
-{
-	const struct isol_spec *x = &sort_acts[*(const size_t *)a]->spec;
-	const struct isol_spec *y = &sort_acts[*(const size_t *)b]->spec;
-	int c = (int)x->kind - (int)y->kind;
-
-	if (c == 0)
-		c = memcmp(&x->target, &y->target, sizeof(x->target));
-	if (c == 0 && x->kind == ISOL_KIND_PIN) /* only a pin has its hostname (actions.h) */
-		c = strcasecmp(x->host, y->host);
-	if (c)
-		return c;
-	return x->dirs < y->dirs ? -1 : x->dirs > y->dirs;
-}
-
 /* Two lines of one request naming the same target in an overlapping
- * direction: sorted neighbours. (A rarer overlap the sort does not put side
- * by side is still refused by the kernel, as EEXIST for the whole batch.) */
+ * direction: the later one is refused. */
 static int check_request_duplicates(struct isol_action *const *acts, size_t n,
 				    size_t *bad_index, struct isol_err *err)
 {
-	size_t *idx, i;
-	int rc = 0;
+	char t[ISOL_HOST_MAX + 1];
+	long i = n < 2 ? -1 : actions_first_repeat(acts, n);
 
-	if (n < 2)
-		return 0;
-	idx = malloc(n * sizeof(*idx));
-	if (idx == NULL)
+	if (i == -ENOMEM)
 		return isol_err_set(err, -ENOMEM, "out of memory");
-	for (i = 0; i < n; i++)
-		idx[i] = i;
-	sort_acts = acts;
-	qsort(idx, n, sizeof(*idx), cmp_spec_idx);
-	for (i = 1; i < n; i++) {
-		const struct isol_spec *a = &acts[idx[i - 1]]->spec, *b = &acts[idx[i]]->spec;
-		char t[ISOL_HOST_MAX + 1];
-		size_t second = idx[i - 1] < idx[i] ? idx[i] : idx[i - 1];
-
-		if (a->kind != b->kind || !isol_target_equal(&a->target, &b->target) ||
-		    !(a->dirs & b->dirs) ||
-		    (a->kind == ISOL_KIND_PIN && strcasecmp(a->host, b->host) != 0) ||
-		    (a->kind == ISOL_KIND_ROUTE && a->metric != b->metric))
-			continue;
-		isol_spec_subject(a, t, sizeof(t));
-		if (bad_index)
-			*bad_index = second;
-		rc = isol_err_set(err, -EEXIST, "%s is named twice in this request", t);
-		break;
-	}
-	free(idx);
-	return rc;
+	if (i < 0)
+		return 0;
+	isol_spec_subject(&acts[i]->spec, t, sizeof(t));
+	if (bad_index)
+		*bad_index = (size_t)i;
+	return isol_err_set(err, -EEXIST, "%s is named twice in this request", t);
 }
 
 const char *agent_done_word(enum isol_kind kind)
@@ -545,6 +508,10 @@ int agent_add_actions(struct isol_agent *ag, struct isol_action **acts, size_t n
 	rc = check_duplicates(ag, acts, n, bad_index, err);
 	if (rc < 0)
 		goto out_free;
+	if (actions_reserve(&ag->actions, n) < 0) {
+		rc = isol_err_set(err, -ENOMEM, "out of memory");
+		goto out_free;
+	}
 
 	id = ag->actions.next_id;
 	for (i = 0; i < n; i++) {

@@ -423,37 +423,109 @@ static int do_add(struct request *r, struct isol_err *err)
 
 /* Every line becomes an action at once: no second array of specs for an
  * apply of 100,000 lines. */
+/* The lines of an apply request: "text", one string of lines (what isolctl
+ * sends: one JSON value, not one per line), or "lines", an array of
+ * strings. */
+struct apply_lines {
+	json_t *array;
+	char *text, *pos, *end; /* a copy of "text", cut into lines in place */
+	size_t i;
+};
+
+static int apply_lines_init(struct apply_lines *al, json_t *root, size_t *count,
+			    struct isol_err *err)
+{
+	json_t *lines = json_object_get(root, "lines"), *text = json_object_get(root, "text");
+	size_t len, i;
+
+	memset(al, 0, sizeof(*al));
+	if (json_is_string(text) && lines == NULL) {
+		len = json_string_length(text);
+		al->text = malloc(len + 1);
+		if (al->text == NULL)
+			return isol_err_set(err, -ENOMEM, "out of memory");
+		memcpy(al->text, json_string_value(text), len + 1);
+		al->pos = al->text;
+		al->end = al->text + len;
+		for (*count = 0, i = 0; i < len; i++)
+			*count += al->text[i] == '\n';
+		*count += len > 0 && al->text[len - 1] != '\n';
+		return 0;
+	}
+	if (json_is_array(lines) && text == NULL) {
+		al->array = lines;
+		*count = json_array_size(lines);
+		return 0;
+	}
+	return isol_err_set(err, -EINVAL,
+			    "an apply request needs 'text' (a string of lines) or 'lines' "
+			    "(an array of strings), one of them");
+}
+
+/* The next line, NUL-terminated; NULL at the end, or (with @bad) for a
+ * line that is not a string. */
+static const char *apply_lines_next(struct apply_lines *al, bool *bad)
+{
+	*bad = false;
+	if (al->array) {
+		json_t *l = json_array_get(al->array, al->i++);
+
+		if (l == NULL)
+			return NULL;
+		*bad = !json_is_string(l);
+		return *bad ? NULL : json_string_value(l);
+	}
+	if (al->pos >= al->end)
+		return NULL;
+	{
+		char *s = al->pos, *nl = memchr(s, '\n', (size_t)(al->end - s));
+
+		if (nl == NULL)
+			nl = al->end;
+		*nl = '\0';
+		al->pos = nl + 1;
+		if (nl > s && nl[-1] == '\r')
+			nl[-1] = '\0';
+		if (memchr(s, '\0', (size_t)(nl - s)) != NULL)
+			*bad = true; /* a \u0000 in it */
+		return *bad ? NULL : s;
+	}
+}
+
 static int do_apply(struct request *r, struct isol_err *err)
 {
-	json_t *lines = json_object_get(r->root, "lines"), *jsrc = json_object_get(r->root, "source");
-	const char *source = json_is_string(jsrc) ? json_string_value(jsrc) : "apply";
+	json_t *jsrc = json_object_get(r->root, "source");
+	const char *source = json_is_string(jsrc) ? json_string_value(jsrc) : "apply", *line;
 	struct isol_action **acts = NULL, *a = NULL;
-	size_t *lineno = NULL, i, n = 0;
-	bool force = false;
+	struct apply_lines al;
+	size_t *lineno = NULL, i, n = 0, count = 0;
+	bool force = false, bad;
 	int rc = 0;
 
 	if (req_common(r, err) < 0 || get_bool(r->root, "force", &force, err) < 0)
 		return -EINVAL;
-	if (!json_is_array(lines))
-		return isol_err_set(err, -EINVAL, "field 'lines' must be an array of strings");
-	acts = malloc((json_array_size(lines) + 1) * sizeof(*acts));
-	lineno = malloc((json_array_size(lines) + 1) * sizeof(*lineno));
+	if (apply_lines_init(&al, r->root, &count, err) < 0)
+		return err->code;
+	acts = malloc((count + 1) * sizeof(*acts));
+	lineno = malloc((count + 1) * sizeof(*lineno));
 	if (acts == NULL || lineno == NULL) {
 		rc = isol_err_set(err, -ENOMEM, "out of memory");
 		goto out_free;
 	}
-	for (i = 0; i < json_array_size(lines); i++) {
-		json_t *l = json_array_get(lines, i);
-
-		if (!json_is_string(l)) {
-			rc = isol_err_set(err, -EINVAL, "%s:%zu: not a string", source, i + 1);
+	for (i = 0;; i++) {
+		line = apply_lines_next(&al, &bad);
+		if (bad) {
+			rc = isol_err_set(err, -EINVAL, "%s:%zu: %s", source, i + 1,
+					  al.array ? "not a string" : "NUL byte in line");
 			goto out_free;
 		}
+		if (line == NULL)
+			break;
 		if (a == NULL && (a = action_new()) == NULL) {
 			rc = isol_err_set(err, -ENOMEM, "out of memory");
 			goto out_free;
 		}
-		rc = isol_spec_parse_line(json_string_value(l), &a->spec, err);
+		rc = isol_spec_parse_line(line, &a->spec, err);
 		if (rc < 0) {
 			isol_err_prefix(err, "%s:%zu: ", source, i + 1);
 			goto out_free;
@@ -470,6 +542,8 @@ static int do_apply(struct request *r, struct isol_err *err)
 	}
 	action_free(a);
 	a = NULL;
+	free(al.text);
+	al.text = NULL;
 	if (n == 0) {
 		rc = isol_err_set(err, -EINVAL, "%s: no actions in it", source);
 		goto out_free;
@@ -479,6 +553,7 @@ static int do_apply(struct request *r, struct isol_err *err)
 	return rc > 0 ? 0 : rc;
 
 out_free:
+	free(al.text);
 	action_free(a);
 	free_actions(acts, n);
 	free(lineno);

@@ -94,6 +94,8 @@ void ctl_jw_lit(struct ctl_jw *w, const char *s); /* raw NUL-terminated */
 /* A JSON string literal with quotes. @s must be valid UTF-8 (see
  * ctl_utf8_valid); control characters, '"' and '\\' are escaped. */
 void ctl_jw_str(struct ctl_jw *w, const char *s, size_t n);
+/* The same without the quotes: a piece of a longer string. */
+void ctl_jw_str_body(struct ctl_jw *w, const char *s, size_t n);
 /* How many bytes ctl_jw_str() writes for @s. */
 size_t ctl_jw_str_len(const char *s, size_t n);
 void ctl_jw_int(struct ctl_jw *w, long long v);

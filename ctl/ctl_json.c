@@ -94,10 +94,16 @@ static inline int needs_escape(unsigned char c)
 
 void ctl_jw_str(struct ctl_jw *w, const char *s, size_t n)
 {
+	ctl_jw_raw(w, "\"", 1);
+	ctl_jw_str_body(w, s, n);
+	ctl_jw_raw(w, "\"", 1);
+}
+
+void ctl_jw_str_body(struct ctl_jw *w, const char *s, size_t n)
+{
 	static const char hex[] = "0123456789abcdef";
 	const char *end = s + n, *run;
 
-	ctl_jw_raw(w, "\"", 1);
 	while (s < end) {
 		char esc[8];
 		unsigned char c;
@@ -139,7 +145,6 @@ void ctl_jw_str(struct ctl_jw *w, const char *s, size_t n)
 		}
 		ctl_jw_raw(w, esc, 2);
 	}
-	ctl_jw_raw(w, "\"", 1);
 }
 
 size_t ctl_jw_str_len(const char *s, size_t n)

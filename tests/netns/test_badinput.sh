@@ -107,6 +107,12 @@ raw $'{"v":1,"op":"rollback","id":"all"}\n' "id as a string"
 raw $'{"v":1,"op":"show","id":1.5}\n' "fractional id"
 raw $'{"v":1,"op":"apply","lines":"isolate 10.77.0.2:8002"}\n' "apply lines not an array"
 raw $'{"v":1,"op":"apply","lines":["isolate 10.77.0.2:8002",5]}\n' "apply line not a string"
+raw $'{"v":1,"op":"apply","text":["isolate 10.77.0.2:8002"]}\n' "apply text not a string"
+raw $'{"v":1,"op":"apply","text":"isolate 10.77.0.2:8002\\n","lines":[]}\n' "apply with text and lines"
+raw $'{"v":1,"op":"apply","text":"isolate 10.77.0.2:8002\\nisolate 10.77.0.2:8003\\u0000x\\n"}\n' \
+	"apply text with a NUL in a line"
+raw $'{"v":1,"op":"apply","text":"isolate 10.77.0.2:8002\\nisolate 10.77.0.2:99999\\n"}\n' \
+	"apply text with a bad line 2"
 raw - "NUL inside a line" < <(printf '{"v":1,"op":"status"}\0{"v":1}\n')
 # ($(...) drops the trailing newline: add it back)
 raw "$(printf '{"v":1,"op":"isolate","target":"%s"}' "$(head -c 100000 /dev/zero | tr '\0' 1)")"$'\n' \

@@ -118,6 +118,7 @@ static void test_jw_streams(void **state)
 	struct sink sink = {.fail_after = -1};
 	struct ctl_jw w;
 	json_t *doc, *lines;
+	const char *text;
 	char line[64];
 	int i;
 
@@ -143,6 +144,27 @@ static void test_jw_streams(void **state)
 	assert_int_equal(json_array_size(lines), 50);
 	assert_string_equal(json_string_value(json_array_get(lines, 7)),
 			    "isolate 10.0.0.7 --reason \"n 7\"");
+	json_decref(doc);
+
+	/* apply's "text": lines written as pieces of one string, escapes and all */
+	memset(&sink, 0, sizeof(sink));
+	sink.fail_after = -1;
+	assert_int_equal(ctl_jw_init(&w, 64, sink_flush, &sink), 0);
+	ctl_jw_lit(&w, "{\"text\":\"");
+	for (i = 0; i < 50; i++) {
+		snprintf(line, sizeof(line), "isolate 10.0.0.%d --reason \"n\t%d\"", i, i);
+		ctl_jw_str_body(&w, line, strlen(line));
+		ctl_jw_raw(&w, "\\n", 2);
+	}
+	ctl_jw_raw(&w, "\"}", 2);
+	assert_int_equal(ctl_jw_flush(&w), 0);
+	ctl_jw_fini(&w);
+	doc = json_loadb(sink.buf, sink.len, 0, NULL);
+	assert_non_null(doc);
+	assert_non_null(strstr(json_string_value(json_object_get(doc, "text")),
+			       "\nisolate 10.0.0.7 --reason \"n\t7\"\nisolate 10.0.0.8 "));
+	text = json_string_value(json_object_get(doc, "text"));
+	assert_int_equal(text[json_string_length(json_object_get(doc, "text")) - 1], '\n');
 	json_decref(doc);
 
 	/* a failing sink: the error sticks, later writes are no-ops */
