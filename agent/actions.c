@@ -228,7 +228,8 @@ int actions_insert(struct isol_actions *set, struct isol_action *a)
 {
 	int rc;
 
-	if (a->id != 0 && actions_find(set, a->id) != NULL)
+	/* every id taken is below next_id */
+	if (a->id != 0 && a->id < set->next_id && actions_find(set, a->id) != NULL)
 		return -EEXIST;
 	/* keep the target index at most half full */
 	if ((set->count + 1) * 2 > set->nbuckets) {

@@ -40,6 +40,22 @@ struct jbuf {
 	bool oom;
 };
 
+/* The last record buffered, when it was an isolation's add (valid). The
+ * next isolation that differs from it only in its target, and has the next
+ * id, is written as {"t":"add+","target":".."}: "as the record before, with
+ * the next id and this target". A large apply then journals ~45 bytes an
+ * action instead of ~260 (27 MB for 100,000, and the fdatasync of them). */
+struct prev_add {
+	bool valid;
+	uint64_t id, created_ms, expires_ms, ttl_ms;
+	unsigned dirs;
+	enum isol_mode mode;
+	bool force;
+	char origin[48];
+	struct isol_actor actor;
+	char reason[ISOL_REASON_MAX + 1];
+};
+
 struct journal {
 	int dirfd;
 	int fd; /* DIR/journal; written at size + spilled */
@@ -55,6 +71,7 @@ struct journal {
 	bool txn;		/* the buffered records are framed begin .. commit */
 	json_t *health;		/* key -> latest health state (replayed and written) */
 	uint64_t spilled;	/* bytes of this transaction written, not yet synced */
+	struct prev_add prev;	/* the last buffered record, if an isolation's add */
 };
 
 /* Several records synced together are one transaction: a "begin" record
@@ -407,6 +424,50 @@ static void put_add(struct jbuf *b, const struct isol_action *a)
 	put_lit(b, "}\n");
 }
 
+static bool like_prev(const struct prev_add *p, const struct isol_action *a)
+{
+	return p->valid && a->spec.kind == ISOL_KIND_ISOLATE && a->replaced == NULL &&
+	       a->id == p->id + 1 && a->created_ms == p->created_ms &&
+	       a->expires_ms == p->expires_ms && a->spec.ttl_ms == p->ttl_ms &&
+	       a->spec.dirs == p->dirs && a->spec.mode == p->mode && a->spec.force == p->force &&
+	       a->actor.uid == p->actor.uid && a->actor.pid == p->actor.pid &&
+	       strcmp(a->actor.comm, p->actor.comm) == 0 &&
+	       strcmp(a->actor.user, p->actor.user) == 0 && strcmp(a->origin, p->origin) == 0 &&
+	       strcmp(a->spec.reason, p->reason) == 0;
+}
+
+static void prev_set(struct prev_add *p, const struct isol_action *a)
+{
+	p->valid = a->spec.kind == ISOL_KIND_ISOLATE && a->replaced == NULL;
+	if (!p->valid)
+		return;
+	p->id = a->id;
+	p->created_ms = a->created_ms;
+	p->expires_ms = a->expires_ms;
+	p->ttl_ms = a->spec.ttl_ms;
+	p->dirs = a->spec.dirs;
+	p->mode = a->spec.mode;
+	p->force = a->spec.force;
+	memcpy(p->origin, a->origin, sizeof(p->origin));
+	p->actor = a->actor;
+	snprintf(p->reason, sizeof(p->reason), "%s", a->spec.reason);
+}
+
+/* An add record, or the short form when @prev (may be NULL) allows. */
+static void put_add_after(struct jbuf *b, struct prev_add *prev, const struct isol_action *a)
+{
+	if (prev && like_prev(prev, a)) {
+		put_lit(b, "{\"t\":\"add+\",\"target\":");
+		put_target(b, &a->spec.target);
+		put_lit(b, "}\n");
+		prev->id = a->id;
+		return;
+	}
+	put_add(b, a);
+	if (prev)
+		prev_set(prev, a);
+}
+
 /* Close a record started at @start: counted, or rolled back on ENOMEM. */
 static int write_records(struct journal *j, const char *p, size_t len);
 
@@ -453,15 +514,22 @@ static void raise_floor(struct journal *j, uint64_t id)
 int journal_add(struct journal *j, const struct isol_action *a)
 {
 	size_t start = j->buf.len;
+	struct prev_add saved = j->prev;
+	int rc;
 
-	put_add(&j->buf, a);
+	put_add_after(&j->buf, &j->prev, a);
 	raise_floor(j, a->id);
-	return record_end(j, start);
+	rc = record_end(j, start);
+	if (rc < 0)
+		j->prev = saved; /* the record is gone from the buffer */
+	return rc;
 }
 
 int journal_del(struct journal *j, uint64_t id, const char *why, const struct isol_actor *actor,
 		uint64_t at_ms)
 {
+	/* not an add: the next add is written in full (put_add_after) */
+	j->prev.valid = false;
 	size_t start = j->buf.len;
 
 	put_lit(&j->buf, "{\"t\":\"del\",\"id\":");
@@ -479,6 +547,7 @@ int journal_del(struct journal *j, uint64_t id, const char *why, const struct is
 
 int journal_renew(struct journal *j, uint64_t id, uint64_t expires_ms)
 {
+	j->prev.valid = false;
 	size_t start = j->buf.len;
 
 	put_lit(&j->buf, "{\"t\":\"renew\",\"id\":");
@@ -491,6 +560,7 @@ int journal_renew(struct journal *j, uint64_t id, uint64_t expires_ms)
 
 int journal_health(struct journal *j, const char *key, const json_t *state)
 {
+	j->prev.valid = false;
 	size_t start = j->buf.len;
 	char *text = json_dumps(state, JSON_COMPACT);
 
@@ -517,6 +587,7 @@ const json_t *journal_health_states(const struct journal *j)
 int journal_refused(struct journal *j, const char *op, const char *why,
 		    const struct isol_actor *actor, uint64_t at_ms)
 {
+	j->prev.valid = false;
 	size_t start = j->buf.len;
 
 	put_lit(&j->buf, "{\"t\":\"refused\",\"at_ms\":");
@@ -535,6 +606,7 @@ static void cut_to(struct journal *j, uint64_t off);
 
 void journal_discard(struct journal *j)
 {
+	j->prev.valid = false;
 	if (j->spilled)
 		cut_to(j, j->size); /* else the next open cuts the transaction */
 	j->buf.len = 0;
@@ -1118,7 +1190,7 @@ static int get_actor(const json_t *o, struct isol_actor *actor, struct isol_err 
 }
 
 static int replay_add(struct isol_actions *set, const json_t *o, uint64_t *max_id,
-		      struct isol_err *le)
+		      struct isol_action **out, struct isol_err *le)
 {
 	struct isol_action *a;
 	int rc;
@@ -1148,6 +1220,51 @@ static int replay_add(struct isol_actions *set, const json_t *o, uint64_t *max_i
 		rc = isol_err_set(le, -EBADMSG, "duplicate id %llu", (unsigned long long)a->id);
 	if (rc < 0)
 		goto free_action;
+	*out = a;
+	return 0;
+
+free_action:
+	action_free(a);
+	return rc;
+}
+
+/* {"t":"add+","target":T}: the isolation of the record before (@prev), with
+ * the next id and target T (put_add_after). */
+static int replay_add_like(struct isol_actions *set, const json_t *o, struct isol_action *prev,
+			   uint64_t *max_id, struct isol_action **out, struct isol_err *le)
+{
+	const char *target = json_string_value(json_object_get(o, "target"));
+	struct isol_action *a;
+	int rc;
+
+	if (prev == NULL || prev->spec.kind != ISOL_KIND_ISOLATE)
+		return isol_err_set(le, -EBADMSG, "an \"add+\" record after no isolation's add");
+	if (target == NULL)
+		return isol_err_set(le, -EBADMSG, "field 'target' must be a string");
+	a = action_new();
+	if (a == NULL)
+		return -ENOMEM;
+	a->id = prev->id + 1;
+	if (a->id > *max_id)
+		*max_id = a->id;
+	a->created_ms = prev->created_ms;
+	a->expires_ms = prev->expires_ms;
+	memcpy(a->origin, prev->origin, sizeof(a->origin));
+	a->actor = prev->actor;
+	/* @prev is shrunk (actions.h): its spec up to the reason, then that */
+	memcpy(&a->spec, &prev->spec, offsetof(struct isol_spec, reason));
+	snprintf(a->spec.reason, sizeof(a->spec.reason), "%s", prev->spec.reason);
+	if (isol_target_parse(target, &a->spec.target, le) < 0) {
+		rc = -EBADMSG;
+		goto free_action;
+	}
+	a = action_shrink(a);
+	rc = actions_insert(set, a);
+	if (rc == -EEXIST)
+		rc = isol_err_set(le, -EBADMSG, "duplicate id %llu", (unsigned long long)a->id);
+	if (rc < 0)
+		goto free_action;
+	*out = a;
 	return 0;
 
 free_action:
@@ -1156,14 +1273,18 @@ free_action:
 }
 
 static int replay_line(struct isol_actions *set, const char *line, size_t len, uint64_t *max_id,
-		       uint64_t *meta_next, struct isol_err *le)
+		       uint64_t *meta_next, struct isol_action **prev, struct isol_err *le)
 {
+	struct isol_action *added = NULL;
 	json_error_t jerr;
 	const char *t;
 	uint64_t id, v = 0;
 	json_t *o;
 	int rc = 0;
 
+	struct isol_action *before = *prev;
+
+	*prev = NULL;
 	o = journal_record_parse(line, len, &jerr);
 	if (o == NULL)
 		return isol_err_set(le, -EBADMSG, "not JSON: %s", jerr.text);
@@ -1171,7 +1292,9 @@ static int replay_line(struct isol_actions *set, const char *line, size_t len, u
 	if (t == NULL) {
 		rc = isol_err_set(le, -EBADMSG, "record without a \"t\" type");
 	} else if (strcmp(t, "add") == 0) {
-		rc = replay_add(set, o, max_id, le);
+		rc = replay_add(set, o, max_id, &added, le);
+	} else if (strcmp(t, "add+") == 0) {
+		rc = replay_add_like(set, o, before, max_id, &added, le);
 	} else if (strcmp(t, "del") == 0) {
 		rc = get_id(o, &id, le);
 		if (rc == 0) {
@@ -1208,6 +1331,7 @@ static int replay_line(struct isol_actions *set, const char *line, size_t len, u
 		   strcmp(t, "refused") != 0) {
 		rc = isol_err_set(le, -EBADMSG, "unknown record type '%.32s'", t);
 	}
+	*prev = added; /* what an "add+" next would be like */
 	json_decref(o);
 	return rc;
 }
@@ -1260,6 +1384,7 @@ int journal_replay(struct journal *j, struct isol_actions *set, struct isol_err 
 	uint64_t max_id = 0, meta_next = 0, lineno = 0;
 	size_t len = (size_t)j->size, maplen = len, off = 0;
 	uint64_t framing = 0;
+	struct isol_action *prev = NULL; /* the action of the line before, if an add */
 	char *map = NULL;
 	int rc = 0, bad = 0;
 
@@ -1286,18 +1411,22 @@ int journal_replay(struct journal *j, struct isol_actions *set, struct isol_err 
 			break;
 		}
 		off += n + 1;
-		if (n == 0)
+		if (n == 0) {
+			prev = NULL;
 			continue;
+		}
 		if ((n == sizeof(TXN_BEGIN) - 2 && memcmp(line, TXN_BEGIN, n) == 0) ||
 		    (n == sizeof(TXN_COMMIT) - 2 && memcmp(line, TXN_COMMIT, n) == 0)) {
 			framing++;
+			prev = NULL;
 			continue;
 		}
 		if (n > 20 && memcmp(line, "{\"t\":\"health\",", sizeof("{\"t\":\"health\",") - 1) == 0) {
 			replay_health(j, line, n);
+			prev = NULL;
 			continue;
 		}
-		rc = replay_line(set, line, n, &max_id, &meta_next, &le);
+		rc = replay_line(set, line, n, &max_id, &meta_next, &prev, &le);
 		if (rc == -ENOMEM) {
 			rc = isol_err_set(err, -ENOMEM, "%s:%llu: out of memory", j->path,
 					  (unsigned long long)lineno);
@@ -1335,6 +1464,7 @@ int journal_compact(struct journal *j, const struct isol_actions *set, struct is
 {
 	uint64_t next_id = set->next_id > j->next_floor ? set->next_id : j->next_floor;
 	struct jbuf out = {0};
+	struct prev_add prev = {0};
 	const struct isol_action *a;
 	uint64_t records = 1;
 	int fd, rc;
@@ -1361,7 +1491,7 @@ int journal_compact(struct journal *j, const struct isol_actions *set, struct is
 		}
 	}
 	for (a = set->head; a; a = a->next) {
-		put_add(&out, a);
+		put_add_after(&out, &prev, a);
 		records++;
 	}
 	if (out.oom) {

@@ -6,6 +6,11 @@
  *   {"t":"add","id":7,"kind":"isolate","target":"10.0.0.5:5672/tcp","direction":"out",
  *    "mode":"reject","force":false,"ttl_ms":30000,"reason":"...","created_ms":..,
  *    "expires_ms":..,"origin":"cli","actor":{"uid":0,"pid":1,"comm":"isolctl"}}
+ *   {"t":"add+","target":"10.0.0.6:5672/tcp"}               the isolation of the
+ *                                                          record before, with the
+ *                                                          next id and this target
+ *                                                          (a large apply: ~45 bytes
+ *                                                          an action, not ~260)
  *   {"t":"del","id":7,"why":"rollback|restore|expired","at_ms":..,"actor":{...}}
  *                                                          a tombstone
  *   {"t":"refused","at_ms":..,"op":"isolate","why":"...","actor":{...}}

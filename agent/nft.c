@@ -1039,7 +1039,20 @@ uint32_t nft_isolation_mark(const struct isol_action *a)
 
 int nft_elem_comment(uint64_t id, char *buf, size_t len)
 {
-	return snprintf(buf, len, "isol:%llu", (unsigned long long)id);
+	char digits[20];
+	size_t n = 0;
+
+	/* snprintf's cost, 100,000 times in a large apply, shows */
+	do {
+		digits[sizeof(digits) - ++n] = (char)('0' + id % 10);
+		id /= 10;
+	} while (id);
+	if (len < n + 6)
+		return snprintf(buf, len, "isol:%.*s", (int)n, digits + sizeof(digits) - n);
+	memcpy(buf, "isol:", 5);
+	memcpy(buf + 5, digits + sizeof(digits) - n, n);
+	buf[5 + n] = '\0';
+	return (int)(5 + n);
 }
 
 uint64_t nft_elem_comment_id(const void *udata, uint32_t len)

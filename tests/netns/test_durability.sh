@@ -96,6 +96,9 @@ assert_ok $H4 8003 B
 n=300
 for i in $(seq 1 $n); do echo "isolate 10.77.$((1 + i / 250)).$((i % 250 + 1)):$((1000 + i))"; done >"$TMP/many.txt"
 assert_ctl 0 apply -f "$TMP/many.txt"
+# alike but for their targets: one full record, then the short "add+" ones
+short=$(tr -d '\0' <"$STATE/journal" | grep -c '^{"t":"add+","target":')
+assert_eq "$((n - 1))" "$short" "$n alike actions: journaled as 1 full record and $((n - 1)) short ones"
 before=$(snapshot)
 kill_agent
 start_agent

@@ -1079,6 +1079,97 @@ static void test_100k(void **state)
 	actions_fini(&back);
 }
 
+static int count_of(const char *text, const char *what)
+{
+	int n = 0;
+
+	for (; (text = strstr(text, what)) != NULL; text += strlen(what))
+		n++;
+	return n;
+}
+
+/* An isolation like the one before it but for its target (and the next
+ * id) is journaled short, as {"t":"add+","target":..}; the full record
+ * comes back whenever anything else differs or another record came between,
+ * in the journal and in its compaction alike. */
+static void test_short_adds(void **state)
+{
+	static const char *const targets[] = { "10.1.0.1:80", "10.1.0.2:80", "[fd00::3]:443/udp",
+					       "10.1.0.4", "10.1.0.4/30:1-9", "10.1.0.9:80" };
+	struct fixture *f = *state;
+	struct isol_err err = {0};
+	struct isol_actions set, back;
+	struct isol_action *a, *b;
+	struct journal *j;
+	char *text;
+	size_t i;
+
+	j = reopen(f->dir, &set);
+	for (i = 0; i < 5; i++) {
+		a = make(targets[i], ISOL_DIR_OUT | ISOL_DIR_IN);
+		a->spec.ttl_ms = 60000;
+		a->expires_ms = a->created_ms + 60000;
+		a->spec.mode = ISOL_MODE_DROP;
+		strcpy(a->spec.reason, i < 3 ? "broker stuck" : "another reason");
+		strcpy(a->origin, "apply");
+		assert_int_equal(actions_insert(&set, a), 0);
+		assert_int_equal(journal_add(j, a), 0);
+	}
+	assert_int_equal(journal_sync(j), 0);
+	text = slurp(f->path);
+	/* 1 full, 2 and 3 short, 4 full (its reason), 5 short */
+	assert_int_equal(count_of(text, "{\"t\":\"add+\""), 3);
+	assert_int_equal(count_of(text, "{\"t\":\"add\","), 2);
+	assert_non_null(strstr(text, "{\"t\":\"add+\",\"target\":\"[fd00::3]:443/udp\"}\n"));
+	free(text);
+	/* a tombstone between: the next add is written in full */
+	del(j, &set, 2);
+	a = make(targets[5], ISOL_DIR_OUT | ISOL_DIR_IN);
+	*a = *actions_find(&set, 5); /* every field of 5 but its links */
+	a->hnext = a->prev = a->next = NULL;
+	a->id = 0;
+	assert_int_equal(isol_target_parse(targets[5], &a->spec.target, &err), 0);
+	assert_int_equal(actions_insert(&set, a), 0);
+	assert_int_equal(a->id, 6);
+	assert_int_equal(journal_add(j, a), 0);
+	assert_int_equal(journal_sync(j), 0);
+	journal_close(j);
+	text = slurp(f->path);
+	assert_int_equal(count_of(text, "{\"t\":\"add+\""), 3);
+	assert_non_null(strstr(text, "{\"t\":\"add\",\"id\":6,"));
+	free(text);
+
+	j = reopen(f->dir, &back);
+	assert_int_equal(back.count, 5);
+	assert_int_equal(back.next_id, 7);
+	for (a = set.head, b = back.head; a; a = a->next, b = b->next)
+		assert_action_equal(a, b);
+	/* compacted: 1 full, 3 full (2 is gone), 4 full, 5 and 6 short */
+	assert_int_equal(journal_compact(j, &back, &err), 0);
+	journal_close(j);
+	text = slurp(f->path);
+	assert_int_equal(count_of(text, "{\"t\":\"add+\""), 2);
+	free(text);
+	actions_fini(&back);
+	j = reopen(f->dir, &back);
+	assert_int_equal(back.count, 5);
+	for (a = set.head, b = back.head; a; a = a->next, b = b->next)
+		assert_action_equal(a, b);
+	journal_close(j);
+	actions_fini(&back);
+
+	/* a short record after anything but an add is reported and skipped */
+	append_raw(f->path, "{\"t\":\"del\",\"id\":1}\n{\"t\":\"add+\",\"target\":\"10.9.9.9\"}\n");
+	j = open_ok(f->dir);
+	actions_init(&back);
+	assert_int_equal(journal_replay(j, &back, &err), 1);
+	assert_non_null(strstr(err.msg, "add+"));
+	assert_int_equal(back.count, 4);
+	journal_close(j);
+	actions_fini(&back);
+	actions_fini(&set);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 /* A crash while a transaction was written: none of it comes back. */
@@ -1121,6 +1212,7 @@ int main(void)
 	    T(test_unwritable_strings),
 	    T(test_tombstones),
 	    T(test_uncommitted_txn_ignored),
+	    T(test_short_adds),
 	    T(test_refused_and_null_actor),
 	    T(test_discard_and_empty_sync),
 	    T(test_torn_no_newline),
