@@ -31,6 +31,10 @@ struct conn {
 	bool pending;   /* @in may hold complete requests not served yet */
 	struct control_defer *deferred; /* an answer is owed: serve nothing else */
 	bool watching; /* gets every event (control_watch) */
+	/* the raw bytes that follow the last request (control_expect_payload) */
+	control_payload_fn payload_fn;
+	void *payload_data;
+	size_t payload_n;
 	struct conn *prev, *next;
 };
 
@@ -62,6 +66,8 @@ static void conn_free(struct conn *c)
 		c->deferred->conn = NULL;
 	if (c->watching)
 		ctl->nwatchers--;
+	if (c->payload_fn)
+		c->payload_fn(c->payload_data, &c->peer, NULL, 0, NULL);
 	close(c->rio.fd);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -133,6 +139,7 @@ static void error_line(struct strbuf *out, const char *code, const char *msg)
  * client that floods cannot starve the others. */
 #define LINES_PER_TURN 32
 #define READ_CHUNK (64u << 10)
+#define PAYLOAD_CHUNK (4u << 20)
 
 /* Serve complete lines, a few per turn; c->pending says whether some may
  * remain. Each byte is searched for the newline once. */
@@ -148,6 +155,20 @@ static void conn_process(struct conn *c)
 		if (served == LINES_PER_TURN || c->out.len > OUT_HIGH_WATER || c->deferred) {
 			c->pending = true;
 			break;
+		}
+		if (c->payload_fn) {
+			control_payload_fn fn = c->payload_fn;
+
+			if (c->in.len - off < c->payload_n)
+				break; /* the rest is on its way */
+			c->payload_fn = NULL;
+			c->ctl->current = c;
+			fn(c->payload_data, &c->peer, c->in.buf + off, c->payload_n, &c->out);
+			c->ctl->current = NULL;
+			off += c->payload_n;
+			c->scanned = 0;
+			served++;
+			continue;
 		}
 		nl = memchr(c->in.buf + off + c->scanned, '\n', c->in.len - off - c->scanned);
 		if (nl == NULL) {
@@ -175,7 +196,9 @@ static void conn_process(struct conn *c)
 /* After serving: send, and decide what to wait for next. */
 static void conn_after(struct conn *c)
 {
-	if (c->in.len > c->ctl->o.max_line && !c->pending) {
+	size_t limit = c->ctl->o.max_line + (c->payload_fn ? c->payload_n : 0);
+
+	if (c->in.len > limit && !c->pending) {
 		char msg[128];
 
 		snprintf(msg, sizeof(msg), "request line longer than %zu bytes", c->ctl->o.max_line);
@@ -201,12 +224,18 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct conn *c = w->data;
 	ssize_t n;
 
-	if (strbuf_reserve(&c->in, READ_CHUNK) < 0) {
+	/* a payload on its way: room for all of it, read in few calls */
+	size_t want = READ_CHUNK;
+
+	if (c->payload_fn && c->payload_n > c->in.len && c->payload_n - c->in.len > want)
+		want = c->payload_n - c->in.len < PAYLOAD_CHUNK ? c->payload_n - c->in.len
+								 : PAYLOAD_CHUNK;
+	if (strbuf_reserve(&c->in, want) < 0) {
 		log_error("control: out of memory reading from pid %d", c->peer.pid);
 		conn_free(c);
 		return;
 	}
-	n = recv(w->fd, c->in.buf + c->in.len, READ_CHUNK, MSG_DONTWAIT);
+	n = recv(w->fd, c->in.buf + c->in.len, want, MSG_DONTWAIT);
 	if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
 		conn_free(c);
 		return;
@@ -441,6 +470,20 @@ void control_resume(struct control_defer *d, const char *line, size_t len)
 	strbuf_append(&c->out, line, len);
 	conn_process(c);
 	conn_after(c);
+}
+
+int control_expect_payload(struct control *ctl, size_t n, control_payload_fn fn, void *data)
+{
+	struct conn *c = ctl->current;
+
+	if (c == NULL || c->payload_fn || c->deferred)
+		return -EBUSY;
+	if (n > ctl->o.max_line)
+		return -EMSGSIZE;
+	c->payload_fn = fn;
+	c->payload_data = data;
+	c->payload_n = n;
+	return 0;
 }
 
 size_t control_clients(const struct control *c)

@@ -47,6 +47,16 @@ struct control_defer *control_defer(struct control *c);
  * when the client has gone meanwhile. Frees @d. */
 void control_resume(struct control_defer *d, const char *line, size_t len);
 
+/* From inside a handler: the request is followed by @n raw bytes (apply's
+ * file: no JSON string to escape and parse). They go to @fn once all are
+ * in, with the client's peer and its output: @fn writes the answer, or
+ * defers it. @bytes is writable, not NUL-terminated. @fn gets NULL bytes
+ * (and a NULL @out) when the client goes before sending them all: then
+ * it only frees @data. -EMSGSIZE past the line limit (the handler answers). */
+typedef void (*control_payload_fn)(void *data, const struct control_peer *peer, char *bytes,
+				   size_t n, struct strbuf *out);
+int control_expect_payload(struct control *c, size_t n, control_payload_fn fn, void *data);
+
 /* From inside a handler: after its answer, this client also gets every
  * line control_broadcast() sends (the event stream), until it hangs up. */
 int control_watch(struct control *c);

@@ -423,49 +423,60 @@ static int do_add(struct request *r, struct isol_err *err)
 
 /* Every line becomes an action at once: no second array of specs for an
  * apply of 100,000 lines. */
-/* The lines of an apply request: "text", one string of lines (what isolctl
- * sends: one JSON value, not one per line), or "lines", an array of
- * strings. */
+/* The lines of an apply request: the raw bytes after it ("payload": N,
+ * what isolctl sends: nothing to escape or parse as JSON), "text", one
+ * string of lines, or "lines", an array of strings. */
 struct apply_lines {
 	json_t *array;
-	char *text, *pos, *end; /* a copy of "text", cut into lines in place */
+	char *text, *pos, *end; /* a copy of the bytes, cut into lines in place */
 	size_t i;
 };
 
-static int apply_lines_init(struct apply_lines *al, json_t *root, size_t *count,
+static int apply_lines_bytes(struct apply_lines *al, const char *bytes, size_t len,
+			     size_t *count, struct isol_err *err)
+{
+	size_t i;
+
+	memset(al, 0, sizeof(*al));
+	al->text = malloc(len + 1);
+	if (al->text == NULL)
+		return isol_err_set(err, -ENOMEM, "out of memory");
+	memcpy(al->text, bytes, len);
+	al->text[len] = '\0';
+	al->pos = al->text;
+	al->end = al->text + len;
+	for (*count = 0, i = 0; i < len; i++)
+		*count += al->text[i] == '\n';
+	*count += len > 0 && al->text[len - 1] != '\n';
+	return 0;
+}
+
+static int apply_lines_json(struct apply_lines *al, json_t *root, size_t *count,
 			    struct isol_err *err)
 {
 	json_t *lines = json_object_get(root, "lines"), *text = json_object_get(root, "text");
-	size_t len, i;
 
 	memset(al, 0, sizeof(*al));
-	if (json_is_string(text) && lines == NULL) {
-		len = json_string_length(text);
-		al->text = malloc(len + 1);
-		if (al->text == NULL)
-			return isol_err_set(err, -ENOMEM, "out of memory");
-		memcpy(al->text, json_string_value(text), len + 1);
-		al->pos = al->text;
-		al->end = al->text + len;
-		for (*count = 0, i = 0; i < len; i++)
-			*count += al->text[i] == '\n';
-		*count += len > 0 && al->text[len - 1] != '\n';
-		return 0;
-	}
+	if (json_is_string(text) && lines == NULL)
+		return apply_lines_bytes(al, json_string_value(text), json_string_length(text),
+					 count, err);
 	if (json_is_array(lines) && text == NULL) {
 		al->array = lines;
 		*count = json_array_size(lines);
 		return 0;
 	}
 	return isol_err_set(err, -EINVAL,
-			    "an apply request needs 'text' (a string of lines) or 'lines' "
-			    "(an array of strings), one of them");
+			    "an apply request needs one of 'payload' (the length of the lines "
+			    "that follow the request), 'text' (a string of lines) or 'lines' (an "
+			    "array of strings)");
 }
 
 /* The next line, NUL-terminated; NULL at the end, or (with @bad) for a
- * line that is not a string. */
+ * line that is not a string or holds a NUL. */
 static const char *apply_lines_next(struct apply_lines *al, bool *bad)
 {
+	char *s, *nl;
+
 	*bad = false;
 	if (al->array) {
 		json_t *l = json_array_get(al->array, al->i++);
@@ -477,35 +488,42 @@ static const char *apply_lines_next(struct apply_lines *al, bool *bad)
 	}
 	if (al->pos >= al->end)
 		return NULL;
-	{
-		char *s = al->pos, *nl = memchr(s, '\n', (size_t)(al->end - s));
-
-		if (nl == NULL)
-			nl = al->end;
-		*nl = '\0';
-		al->pos = nl + 1;
-		if (nl > s && nl[-1] == '\r')
-			nl[-1] = '\0';
-		if (memchr(s, '\0', (size_t)(nl - s)) != NULL)
-			*bad = true; /* a \u0000 in it */
-		return *bad ? NULL : s;
-	}
+	s = al->pos;
+	nl = memchr(s, '\n', (size_t)(al->end - s));
+	if (nl == NULL)
+		nl = al->end;
+	*bad = memchr(s, '\0', (size_t)(nl - s)) != NULL;
+	*nl = '\0';
+	al->pos = nl + 1;
+	if (nl > s && nl[-1] == '\r')
+		nl[-1] = '\0';
+	return *bad ? NULL : s;
 }
 
-static int do_apply(struct request *r, struct isol_err *err)
+/* Blank or a comment: no word before a '#' (comments may hold any bytes). */
+static bool apply_line_blank(const char *s)
 {
-	json_t *jsrc = json_object_get(r->root, "source");
-	const char *source = json_is_string(jsrc) ? json_string_value(jsrc) : "apply", *line;
+	s += strspn(s, " \t\r");
+	return *s == '\0' || *s == '#';
+}
+
+/* Bad lines named in an apply's answer; the rest are counted. */
+#define APPLY_ERRORS_MAX 100
+
+/* Every line of @al, all or nothing: each bad line is reported (one in the
+ * message, several as its details: the answer is written here, and 1
+ * returned); then the actions go to add_actions(). */
+static int apply_run(struct request *r, struct apply_lines *al, size_t count, const char *source,
+		     bool force, struct isol_err *err)
+{
 	struct isol_action **acts = NULL, *a = NULL;
-	struct apply_lines al;
-	size_t *lineno = NULL, i, n = 0, count = 0;
-	bool force = false, bad;
+	struct strbuf details;
+	size_t *lineno = NULL, i, n = 0, bad = 0;
+	const char *line;
+	bool not_text;
 	int rc = 0;
 
-	if (req_common(r, err) < 0 || get_bool(r->root, "force", &force, err) < 0)
-		return -EINVAL;
-	if (apply_lines_init(&al, r->root, &count, err) < 0)
-		return err->code;
+	strbuf_init(&details);
 	acts = malloc((count + 1) * sizeof(*acts));
 	lineno = malloc((count + 1) * sizeof(*lineno));
 	if (acts == NULL || lineno == NULL) {
@@ -513,27 +531,34 @@ static int do_apply(struct request *r, struct isol_err *err)
 		goto out_free;
 	}
 	for (i = 0;; i++) {
-		line = apply_lines_next(&al, &bad);
-		if (bad) {
-			rc = isol_err_set(err, -EINVAL, "%s:%zu: %s", source, i + 1,
-					  al.array ? "not a string" : "NUL byte in line");
-			goto out_free;
-		}
-		if (line == NULL)
+		struct isol_err lerr = { 0, "" };
+
+		line = apply_lines_next(al, &not_text);
+		if (line == NULL && !not_text)
 			break;
 		if (a == NULL && (a = action_new()) == NULL) {
 			rc = isol_err_set(err, -ENOMEM, "out of memory");
 			goto out_free;
 		}
-		rc = isol_spec_parse_line(line, &a->spec, err);
+		if (not_text)
+			rc = isol_err_set(&lerr, -EINVAL, "%s",
+					  al->array ? "not a string" : "NUL byte in line");
+		else if (!isol_utf8_valid(line) && !apply_line_blank(line))
+			rc = isol_err_set(&lerr, -EINVAL, "line is not valid UTF-8");
+		else
+			rc = isol_spec_parse_line(line, &a->spec, &lerr);
 		if (rc < 0) {
-			isol_err_prefix(err, "%s:%zu: ", source, i + 1);
-			goto out_free;
-		}
-		if (rc == 1) { /* blank or comment: reuse the action */
-			rc = 0;
+			isol_err_prefix(&lerr, "%s:%zu: ", source, i + 1);
+			if (bad++ == 0)
+				*err = lerr;
+			if (bad <= APPLY_ERRORS_MAX) {
+				strbuf_puts(&details, bad > 1 ? "," : "");
+				strbuf_json_str(&details, lerr.msg);
+			}
 			continue;
 		}
+		if (rc == 1) /* blank or comment: reuse the action */
+			continue;
 		a->spec.force |= force;
 		lineno[n] = i + 1;
 		/* final: give back the unused tail before the next line */
@@ -542,22 +567,130 @@ static int do_apply(struct request *r, struct isol_err *err)
 	}
 	action_free(a);
 	a = NULL;
-	free(al.text);
-	al.text = NULL;
+	free(al->text);
+	al->text = NULL;
+	if (bad > 1) {
+		char msg[256];
+
+		if (bad > APPLY_ERRORS_MAX)
+			strbuf_printf(&details, ",\"... and %zu more\"", bad - APPLY_ERRORS_MAX);
+		snprintf(msg, sizeof(msg), "%s: %zu bad lines; nothing was applied", source, bad);
+		strbuf_printf(r->out, "{\"ok\":false,\"error\":{\"code\":\"%s\",\"message\":",
+			      ISOL_E_INVALID);
+		strbuf_json_str(r->out, msg);
+		strbuf_puts(r->out, ",\"details\":[");
+		strbuf_append(r->out, details.buf, details.len);
+		strbuf_puts(r->out, "]}}\n");
+		rc = 1;
+		goto out_free;
+	}
+	if (bad == 1) {
+		rc = err->code;
+		goto out_free;
+	}
 	if (n == 0) {
 		rc = isol_err_set(err, -EINVAL, "%s: no actions in it", source);
 		goto out_free;
 	}
+	strbuf_fini(&details);
 	r->req.origin = "apply";
 	rc = add_actions(r, acts, lineno, n, source, err);
 	return rc > 0 ? 0 : rc;
 
 out_free:
-	free(al.text);
+	strbuf_fini(&details);
+	free(al->text);
+	al->text = NULL;
 	action_free(a);
 	free_actions(acts, n);
 	free(lineno);
 	return rc;
+}
+
+/* An apply whose lines follow its request (control_expect_payload). */
+struct apply_wait {
+	struct isol_agent *ag;
+	struct agent_req req;
+	char ssh_peer[64];
+	char source[128];
+	bool force;
+};
+
+static void apply_payload_cb(void *data, const struct control_peer *peer, char *bytes, size_t n,
+			     struct strbuf *out)
+{
+	struct apply_wait *w = data;
+	struct isol_err err = { 0, "" };
+	struct apply_lines al;
+	struct request r;
+	size_t count = 0;
+	int rc;
+
+	if (bytes == NULL) { /* the client went before sending them */
+		free(w);
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	r.ag = w->ag;
+	r.peer = peer;
+	r.out = out;
+	r.req = w->req;
+	r.op = "apply";
+	hosts_path = r.ag->o.hosts_file;
+	rc = apply_lines_bytes(&al, bytes, n, &count, &err);
+	if (rc == 0)
+		rc = apply_run(&r, &al, count, w->source, w->force, &err);
+	if (rc < 0) {
+		if (rc != -EINVAL)
+			log_info("apply refused: %s", err.msg);
+		reply_err(out, rc, &err);
+	}
+	free(w);
+}
+
+static int do_apply(struct request *r, struct isol_err *err)
+{
+	json_t *jsrc = json_object_get(r->root, "source"), *jp = json_object_get(r->root, "payload");
+	const char *source = json_is_string(jsrc) ? json_string_value(jsrc) : "apply";
+	struct apply_wait *w;
+	struct apply_lines al;
+	bool force = false;
+	size_t count = 0;
+	int rc;
+
+	if (req_common(r, err) < 0 || get_bool(r->root, "force", &force, err) < 0)
+		return -EINVAL;
+	if (jp == NULL) {
+		if (apply_lines_json(&al, r->root, &count, err) < 0)
+			return err->code;
+		return apply_run(r, &al, count, source, force, err);
+	}
+	if (!json_is_integer(jp) || json_integer_value(jp) < 0)
+		return isol_err_set(err, -EINVAL, "field 'payload' must be a byte count");
+	if (json_object_get(r->root, "text") || json_object_get(r->root, "lines"))
+		return isol_err_set(err, -EINVAL,
+				    "an apply request carries its lines one way: 'payload', 'text' "
+				    "or 'lines'");
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return isol_err_set(err, -ENOMEM, "out of memory");
+	w->ag = r->ag;
+	w->req = r->req;
+	if (r->req.ssh_peer) {
+		snprintf(w->ssh_peer, sizeof(w->ssh_peer), "%s", r->req.ssh_peer);
+		w->req.ssh_peer = w->ssh_peer;
+	}
+	snprintf(w->source, sizeof(w->source), "%s", source);
+	w->force = force;
+	rc = control_expect_payload(r->ag->control, (size_t)json_integer_value(jp),
+				    apply_payload_cb, w);
+	if (rc < 0) {
+		free(w);
+		return isol_err_set(err, -EINVAL,
+				    "a payload of %lld bytes: over the agent's request limit of %u MiB",
+				    (long long)json_integer_value(jp), ISOL_WIRE_MAX_LINE >> 20);
+	}
+	return 1; /* answered once the lines are in */
 }
 
 static int do_list(struct request *r, struct isol_err *err)

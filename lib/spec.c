@@ -128,6 +128,13 @@ void isol_spec_init(struct isol_spec *spec)
 }
 
 /* JSON carries only UTF-8: a reason that is not would be lost on the wire. */
+static bool utf8_valid(const char *s);
+
+bool isol_utf8_valid(const char *s)
+{
+	return utf8_valid(s);
+}
+
 static bool utf8_valid(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;

@@ -77,6 +77,9 @@ struct isol_spec {
 	char host[ISOL_HOST_MAX + 1]; /* pin */
 };
 
+/* Well-formed UTF-8 (RFC 3629), what JSON may carry. */
+bool isol_utf8_valid(const char *s);
+
 /* Defaults: isolate, out, reject, no TTL, no reason. */
 void isol_spec_init(struct isol_spec *spec);
 

@@ -47,6 +47,25 @@ bad_file dryrun.txt 2 "isolate $S4:8005" "isolate $S4:8006 --dry-run"
 bad_file last.txt 4 "isolate $S4:8005" "isolate $S4:8006" "isolate $S4:8007" "isolate $S4:8008/icmp"
 assert_ok $S4 8005 A
 
+# every bad line is named, not just the first
+printf '%s\n' "isolate $S4:8005" "isolate $S4:70000" "isolate $S4:8006" "frobnicate x" \
+	"isolate $S4:8007" >"$TMP/two.txt"
+run_ctl apply -f "$TMP/two.txt"
+assert_eq 2 "$RC" "apply with two bad lines exits 2" "$OUT"
+assert_contains "$OUT" "$TMP/two.txt:2" "both bad lines are named: 2"
+assert_contains "$OUT" "$TMP/two.txt:4" "both bad lines are named: 4"
+assert_contains "$OUT" "2 bad lines; nothing was applied" "and counted"
+assert_unchanged "apply with two bad lines"
+# comments may hold any bytes; an action's line must be UTF-8
+printf '# caf\xe9 \xff\xfe\nisolate %s:8005 --reason "caf\xe9"\n' $S4 >"$TMP/latin1.txt"
+run_ctl apply -f "$TMP/latin1.txt"
+assert_eq 2 "$RC" "an action line that is not UTF-8 exits 2" "$OUT"
+assert_contains "$OUT" "latin1.txt:2: line is not valid UTF-8" "and names its line, not the comment's"
+assert_unchanged "apply of a line that is not UTF-8"
+printf '# caf\xe9 \xff\xfe\nisolate %s:8005 --dry-run\n' $S4 >"$TMP/latin1.txt"
+run_ctl apply -f "$TMP/latin1.txt"
+assert_contains "$OUT" "latin1.txt:2:" "a bad line after a comment that is not UTF-8 is named"
+
 run_ctl apply -f "$TMP/does-not-exist.txt"
 assert_ne 0 "$RC" "apply of a missing file fails ($RC)" "$OUT"
 assert_unchanged "apply of a missing file"

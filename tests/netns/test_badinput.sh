@@ -113,6 +113,28 @@ raw $'{"v":1,"op":"apply","text":"isolate 10.77.0.2:8002\\nisolate 10.77.0.2:800
 	"apply text with a NUL in a line"
 raw $'{"v":1,"op":"apply","text":"isolate 10.77.0.2:8002\\nisolate 10.77.0.2:99999\\n"}\n' \
 	"apply text with a bad line 2"
+raw $'{"v":1,"op":"apply","payload":-1}\n' "apply payload of -1 bytes"
+raw $'{"v":1,"op":"apply","payload":"12"}\n' "apply payload as a string"
+raw $'{"v":1,"op":"apply","payload":99999999999}\n' "apply payload over the request limit"
+raw $'{"v":1,"op":"apply","payload":4,"text":"isolate 10.77.0.2:8002"}\n' \
+	"apply with a payload and text"
+raw - "apply payload with a NUL in a line" < <(printf '{"v":1,"op":"apply","payload":25}\nisolate 10.77.0.2:8002\0x\n')
+# the payload's bytes are not a request: an apply and the request after it
+out=$(printf '{"v":1,"op":"apply","dry_run":true,"payload":23}\nisolate 10.77.0.2:8002\n{"v":1,"op":"version"}\n' |
+	"$TOOLS/unixio" --socket "$SOCK" --expect 2 --timeout 2000)
+if jq -e '.ok == true' <<<"$(sed -n 1p <<<"$out")" >/dev/null 2>&1 &&
+	jq -e '.ok == true and .version' <<<"$(sed -n 2p <<<"$out")" >/dev/null 2>&1; then
+	pass "an apply's payload, then the next request on the same connection: two answers"
+else
+	fail "an apply's payload then a request should get two answers" "$out"
+fi
+# a client that hangs up before its payload is in: nothing applied, agent serves on
+before=$(list_ids)
+printf '{"v":1,"op":"apply","payload":1000}\nisolate 10.77.0.2:8002\n' |
+	"$TOOLS/unixio" --socket "$SOCK" --expect 0 --timeout 300 >/dev/null 2>&1
+agent_ready
+check $? "a client gone before its payload: the agent still serves others"
+assert_eq "$before" "$(list_ids)" "a payload cut short applies nothing"
 raw - "NUL inside a line" < <(printf '{"v":1,"op":"status"}\0{"v":1}\n')
 # ($(...) drops the trailing newline: add it back)
 raw "$(printf '{"v":1,"op":"isolate","target":"%s"}' "$(head -c 100000 /dev/zero | tr '\0' 1)")"$'\n' \
