@@ -1075,28 +1075,55 @@ uint64_t nft_elem_comment_id(const void *udata, uint32_t len)
 	return 0;
 }
 
-static struct nftnl_set_elem *elem_new(const struct isol_action *a, bool range, bool add,
-				       bool with_data, uint64_t now_ms)
+/* Elements are written with libmnl straight into the batch, in the
+ * kernel's layout (nf_tables.h): libnftnl's element objects cost two
+ * allocations and a copy each, a tenth of a large apply's user time.
+ * test_nft parses every message back with libnftnl. */
+static void put_data(struct nlmsghdr *nlh, uint16_t type, const void *v, size_t len)
 {
-	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	struct nlattr *nest = mnl_attr_nest_start(nlh, type);
+
+	mnl_attr_put(nlh, NFTA_DATA_VALUE, len, v);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+/* One element of @a in @map: its key (and the end of its interval); to add,
+ * its timeout, its value (an isolation's mark, a steer's new address) and
+ * the comment "isol:ID". In @hits the key is the isolation's mark. */
+static void put_elem(struct nlmsghdr *nlh, const struct isol_action *a, enum isol_map map,
+		     bool add, uint64_t now_ms)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
 	uint8_t key[24], udata[2 + 32];
-	char comment[32];
 	size_t klen;
 	int n;
 
-	if (e == NULL)
-		return NULL;
+	if (map == ISOL_SET_HITS) {
+		uint32_t mark = nft_isolation_mark(a);
+
+		put_data(nlh, NFTA_SET_ELEM_KEY, &mark, sizeof(mark));
+		mnl_attr_nest_end(nlh, nest);
+		return;
+	}
 	klen = key_build(&a->spec.target, false, key);
 	if (a->spec.kind == ISOL_KIND_STEER && !isol_target_has_port(&a->spec.target))
 		klen = (size_t)isol_target_addr_len(&a->spec.target); /* the host alone */
-	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, (uint32_t)klen);
-	if (range) {
+	put_data(nlh, NFTA_SET_ELEM_KEY, key, klen);
+	if (map < ISOL_MAP_STEER4 && map_is_range(map)) {
 		key_build(&a->spec.target, true, key);
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, key, (uint32_t)klen);
+		put_data(nlh, NFTA_SET_ELEM_KEY_END, key, klen);
 	}
-	if (!add)
-		return e;
-	if (a->spec.kind == ISOL_KIND_STEER && with_data) {
+	if (!add) {
+		mnl_attr_nest_end(nlh, nest);
+		return;
+	}
+	if (a->expires_ms)
+		mnl_attr_put_u64(nlh, NFTA_SET_ELEM_TIMEOUT, htobe64(a->expires_ms - now_ms));
+	if (a->spec.kind == ISOL_KIND_ISOLATE) {
+		uint32_t mark = nft_isolation_mark(a);
+
+		put_data(nlh, NFTA_SET_ELEM_DATA, &mark, sizeof(mark));
+	} else if (a->spec.kind == ISOL_KIND_STEER && map < ISOL_MAP_STEERBACK4) {
 		size_t alen = (size_t)isol_target_addr_len(&a->spec.target);
 		uint16_t port = htons(a->spec.to_port ? a->spec.to_port : a->spec.target.port_lo);
 		uint8_t data[20];
@@ -1107,60 +1134,20 @@ static struct nftnl_set_elem *elem_new(const struct isol_action *a, bool range, 
 			memcpy(data + alen, &port, 2);
 			alen += 4;
 		}
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, data, (uint32_t)alen);
+		put_data(nlh, NFTA_SET_ELEM_DATA, data, alen);
 	}
-	if (a->spec.kind == ISOL_KIND_ISOLATE)
-		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_DATA, nft_isolation_mark(a));
-	if (a->expires_ms)
-		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, a->expires_ms - now_ms);
-	n = nft_elem_comment(a->id, comment, sizeof(comment));
+	n = nft_elem_comment(a->id, (char *)udata + 2, sizeof(udata) - 2);
 	udata[0] = ISOL_UDATA_SET_ELEM_COMMENT;
 	udata[1] = (uint8_t)(n + 1);
-	memcpy(udata + 2, comment, (size_t)n + 1);
-	nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA, udata, (uint32_t)n + 3);
-	return e;
+	mnl_attr_put(nlh, NFTA_SET_ELEM_USERDATA, (size_t)n + 3, udata);
+	mnl_attr_nest_end(nlh, nest);
 }
 
-static struct nftnl_set_elem *hits_elem_new(const struct isol_action *a)
-{
-	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
-
-	if (e)
-		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_KEY, nft_isolation_mark(a));
-	return e;
-}
-
-struct elem_chunk {
-	struct nftnl_set *set;
-	size_t n;
-	uint64_t first_id, last_id;
-};
-
-static int chunk_flush(struct nft_batch *b, struct elem_chunk *c, enum isol_map m, bool add)
-{
-	struct nlmsghdr *nlh;
-	char what[40];
-
-	if (c->set == NULL)
-		return 0;
-	snprintf(what, sizeof(what), "%s elements %s %s", add ? "add" : "remove",
-		 add ? "to" : "from", map_names[m]);
-	nlh = msg_start(b,
-			add ? NFT_MSG_NEWSETELEM : ISOL_NFT_MSG_DESTROYSETELEM,
-			add ? NLM_F_CREATE | NLM_F_EXCL : 0, what, c->first_id, c->last_id);
-	if (nlh) {
-		nftnl_set_elems_nlmsg_build_payload(nlh, c->set);
-		msg_done(b, nlh);
-	}
-	nftnl_set_free(c->set);
-	memset(c, 0, sizeof(*c));
-	return b->error;
-}
-
-/* The sets an action has an element in: one per direction for an isolation;
+/* The sets an action has an element in: one per direction for an isolation
+ * (and on removal @hits, for its counter);
  * the DNAT map for a steer, and for a tcp port with --kill-flows its
  * steerback set. */
-static size_t sets_of(const struct isol_action *a, enum isol_map *maps)
+static size_t sets_of(const struct isol_action *a, bool add, enum isol_map *maps)
 {
 	size_t n = 0, d;
 
@@ -1179,65 +1166,86 @@ static size_t sets_of(const struct isol_action *a, enum isol_map *maps)
 	for (d = 0; d < NCHAINS; d++)
 		if (a->spec.dirs & chains[d].dir)
 			maps[n++] = nft_map_for(&a->spec, chains[d].dir);
+	if (!add) /* and its counter, if a packet made one */
+		maps[n++] = ISOL_SET_HITS;
 	return n;
+}
+
+/* The elements of one set: messages of ISOL_ELEMS_PER_MSG elements, each
+ * naming the first and last action in it (kernel errors are told by them). */
+static int emit_elems(struct nft_batch *b, const struct nft_table_opts *o, enum isol_map map,
+		      struct isol_action *const *actions, const uint32_t *idx, size_t n, bool add,
+		      uint64_t now_ms)
+{
+	char what[40];
+	size_t i = 0;
+
+	snprintf(what, sizeof(what), "%s elements %s %s", add ? "add" : "remove",
+		 add ? "to" : "from", map_names[map]);
+	while (i < n && b->error == 0) {
+		size_t k, end = n - i < ISOL_ELEMS_PER_MSG ? n : i + ISOL_ELEMS_PER_MSG;
+		struct nlmsghdr *nlh;
+		struct nlattr *list;
+
+		nlh = msg_start(b, add ? NFT_MSG_NEWSETELEM : ISOL_NFT_MSG_DESTROYSETELEM,
+				add ? NLM_F_CREATE | NLM_F_EXCL : 0, what, actions[idx[i]]->id,
+				actions[idx[end - 1]]->id);
+		if (nlh == NULL)
+			break;
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, o->table);
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, map_names[map]);
+		list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+		for (k = i; k < end; k++)
+			put_elem(nlh, actions[idx[k]], map, add, now_ms);
+		mnl_attr_nest_end(nlh, list);
+		msg_done(b, nlh);
+		i = end;
+	}
+	return b->error;
 }
 
 int nft_encode_actions(struct nft_batch *b, const struct nft_table_opts *o,
 		       struct isol_action *const *actions, size_t n, bool add, uint64_t now_ms)
 {
-	struct elem_chunk chunk[__ISOL_MAP_MAX];
-	size_t i, k;
+	size_t count[__ISOL_MAP_MAX + 1] = { 0 }, i, k, total = 0;
+	enum isol_map maps[NCHAINS + 1];
+	uint32_t *idx;
 	int m;
 
-	memset(chunk, 0, sizeof(chunk));
-	for (i = 0; i < n && b->error == 0; i++) {
-		const struct isol_action *a = actions[i];
-		enum isol_map maps[NCHAINS + 1];
-		size_t nmaps;
-
-		if (add && a->expires_ms && a->expires_ms <= now_ms)
+	if (b->error)
+		return b->error;
+	if (n > UINT32_MAX)
+		return b->error = -E2BIG;
+	/* group the actions by set, in their order: a counting sort */
+	for (i = 0; i < n; i++) {
+		if (add && actions[i]->expires_ms && actions[i]->expires_ms <= now_ms)
 			continue; /* already expired: nothing for the kernel to hold */
-		nmaps = sets_of(a, maps);
-		/* and its counter, if a packet made one */
-		if (!add && a->spec.kind == ISOL_KIND_ISOLATE)
-			maps[nmaps++] = ISOL_SET_HITS;
-		for (k = 0; k < nmaps; k++) {
-			enum isol_map map = maps[k];
-			struct elem_chunk *c = &chunk[map];
-			struct nftnl_set_elem *e;
+		for (k = sets_of(actions[i], add, maps); k > 0; k--)
+			count[maps[k - 1] + 1]++;
+	}
+	for (m = 0; m < __ISOL_MAP_MAX; m++)
+		count[m + 1] += count[m]; /* count[m]: where map m's run starts */
+	total = count[__ISOL_MAP_MAX];
+	if (total == 0)
+		return 0;
+	idx = malloc(total * sizeof(*idx));
+	if (idx == NULL)
+		return b->error = -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (add && actions[i]->expires_ms && actions[i]->expires_ms <= now_ms)
+			continue;
+		for (k = sets_of(actions[i], add, maps); k > 0; k--)
+			idx[count[maps[k - 1]]++] = (uint32_t)i;
+	}
+	/* count[m] is now where map m's run ends: the start of m + 1 */
+	for (m = 0; m < __ISOL_MAP_MAX && b->error == 0; m++) {
+		size_t from = m ? count[m - 1] : 0;
 
-			if (c->set == NULL) {
-				c->set = nftnl_set_alloc();
-				if (c->set == NULL) {
-					b->error = -ENOMEM;
-					break;
-				}
-				nftnl_set_set_str(c->set, NFTNL_SET_TABLE, o->table);
-				nftnl_set_set_str(c->set, NFTNL_SET_NAME, map_names[map]);
-				nftnl_set_set_u32(c->set, NFTNL_SET_FAMILY, NFPROTO_INET);
-				c->first_id = a->id;
-			}
-			if (map == ISOL_SET_HITS)
-				e = hits_elem_new(a);
-			else
-				e = elem_new(a, map < ISOL_MAP_STEER4 && map_is_range(map), add,
-					     map < ISOL_MAP_STEERBACK4, now_ms);
-			if (e == NULL) {
-				b->error = -ENOMEM;
-				break;
-			}
-			nftnl_set_elem_add(c->set, e);
-			c->last_id = a->id;
-			if (++c->n == ISOL_ELEMS_PER_MSG)
-				chunk_flush(b, c, map, add);
-		}
+		if (count[m] > from)
+			emit_elems(b, o, (enum isol_map)m, actions, idx + from, count[m] - from,
+				   add, now_ms);
 	}
-	for (m = 0; m < __ISOL_MAP_MAX; m++) {
-		if (b->error)
-			nftnl_set_free(chunk[m].set);
-		else
-			chunk_flush(b, &chunk[m], (enum isol_map)m, add);
-	}
+	free(idx);
 	return b->error;
 }
 
