@@ -481,7 +481,7 @@ int agent_add_actions(struct isol_agent *ag, struct isol_action **acts, size_t n
 		      const struct agent_req *req, size_t *bad_index, struct isol_err *err)
 {
 	uint64_t now = isol_now_ms(), id;
-	size_t i;
+	size_t i, olen;
 	char why[160];
 	int rc;
 
@@ -514,13 +514,15 @@ int agent_add_actions(struct isol_agent *ag, struct isol_action **acts, size_t n
 	}
 
 	id = ag->actions.next_id;
+	olen = strnlen(req->origin, sizeof(acts[0]->origin) - 1);
 	for (i = 0; i < n; i++) {
 		struct isol_action *a = acts[i];
 
 		a->id = id + i;
 		a->created_ms = now;
 		a->expires_ms = a->spec.ttl_ms ? now + a->spec.ttl_ms : 0;
-		snprintf(a->origin, sizeof(a->origin), "%s", req->origin);
+		memcpy(a->origin, req->origin, olen); /* not snprintf: 100,000 times */
+		a->origin[olen] = '\0';
 		a->actor = req->actor;
 	}
 
