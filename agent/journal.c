@@ -469,7 +469,7 @@ static void put_add_after(struct jbuf *b, struct prev_add *prev, const struct is
 }
 
 /* Close a record started at @start: counted, or rolled back on ENOMEM. */
-static int write_records(struct journal *j, const char *p, size_t len);
+static int write_records(struct journal *j, const char *p, size_t len, bool ahead);
 
 static int record_end(struct journal *j, size_t start)
 {
@@ -495,7 +495,7 @@ static int record_end(struct journal *j, size_t start)
 		j->txn = true;
 	}
 	if (j->txn && j->buf.len >= TXN_SPILL) {
-		int rc = write_records(j, j->buf.p, j->buf.len);
+		int rc = write_records(j, j->buf.p, j->buf.len, false);
 
 		if (rc < 0)
 			return rc; /* the caller discards; discard cuts the file back */
@@ -647,23 +647,29 @@ static int write_zeros(int fd, uint64_t from, uint64_t to)
 	return rc;
 }
 
-/* Append @len bytes of records after what is written, with zeros ahead of
- * them when the file is too short (made durable by the next fdatasync, with
- * the size; the syncs after it find the blocks there). */
-static int write_records(struct journal *j, const char *p, size_t len)
+/* Append @len bytes of records after what is written; with @ahead, zeros
+ * after them when the file is too short (made durable by the next
+ * fdatasync, with the size; the syncs after it find the blocks there). A
+ * large transaction's pieces go without (each byte is written once); its
+ * end, the sync, brings the zeros. */
+static int write_records(struct journal *j, const char *p, size_t len, bool ahead)
 {
 	uint64_t off = j->size + j->spilled, end = off + len;
-	int rc;
+	int rc = pwrite_all(j->fd, p, len, off);
 
-	if (end > j->alloc) {
-		uint64_t ahead = (end + JOURNAL_AHEAD + 65535) & ~(uint64_t)65535;
+	if (rc < 0)
+		return rc;
+	if (end > j->alloc)
+		j->alloc = end;
+	if (ahead && end + JOURNAL_AHEAD / 2 > j->alloc) {
+		uint64_t to = (end + JOURNAL_AHEAD + 65535) & ~(uint64_t)65535;
 
-		rc = write_zeros(j->fd, j->alloc > off ? j->alloc : off, ahead);
+		rc = write_zeros(j->fd, j->alloc, to);
 		if (rc < 0)
 			return rc;
-		j->alloc = ahead;
+		j->alloc = to;
 	}
-	return pwrite_all(j->fd, p, len, off);
+	return 0;
 }
 
 /* The records end at @off: the rest of the file goes (or, if the file
@@ -695,7 +701,7 @@ int journal_sync(struct journal *j)
 			return -ENOMEM;
 		}
 	}
-	rc = write_records(j, j->buf.p, j->buf.len);
+	rc = write_records(j, j->buf.p, j->buf.len, true);
 	if (rc == 0 && fdatasync(j->fd) == -1)
 		rc = -errno;
 	if (rc < 0) {
