@@ -13,7 +13,7 @@ VERSION := 0.1.0
 
 PKGS := libmnl libnftnl libnl-route-3.0 jansson libnetfilter_conntrack yaml-0.1 libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lev -pthread
 CTL_LIBS := $(shell pkg-config --libs jansson 2>/dev/null)
 # isolctl is linked statically: a process that starts without the dynamic
 # loader is ~0.5 ms faster, and isolctl runs once per command at 3 a.m.

@@ -204,17 +204,38 @@ struct isol_action *action_new(void)
 	return a;
 }
 
-struct isol_action *action_shrink(struct isol_action *a)
+/* What an action with @spec needs: its spec up to the reason's NUL (a
+ * pin's: up to its hostname's). */
+static size_t action_size(const struct isol_spec *spec)
 {
 	size_t size = offsetof(struct isol_action, spec) + offsetof(struct isol_spec, reason);
-	struct isol_action *n;
 
-	if (a->spec.kind == ISOL_KIND_PIN)
-		size += sizeof(a->spec.reason) + strlen(a->spec.host) + 1;
+	if (spec->kind == ISOL_KIND_PIN)
+		size += sizeof(spec->reason) + strlen(spec->host) + 1;
 	else
-		size += strlen(a->spec.reason) + 1;
-	n = realloc(a, size);
+		size += strlen(spec->reason) + 1;
+	return size;
+}
+
+struct isol_action *action_shrink(struct isol_action *a)
+{
+	struct isol_action *n = realloc(a, action_size(&a->spec));
+
 	return n ? n : a;
+}
+
+struct isol_action *action_from_spec(const struct isol_spec *spec)
+{
+	size_t size = action_size(spec);
+	struct isol_action *a = malloc(size);
+
+	if (a == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(a, 0, offsetof(struct isol_action, spec));
+	memcpy(&a->spec, spec, size - offsetof(struct isol_action, spec));
+	return a;
 }
 
 void action_free(struct isol_action *a)

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "agent.h"
+#include "apply_parse.h"
 #include "check.h"
 #include "policy_parse.h"
 #include "probe.h"
@@ -423,188 +424,79 @@ static int do_add(struct request *r, struct isol_err *err)
 
 /* Every line becomes an action at once: no second array of specs for an
  * apply of 100,000 lines. */
-/* The lines of an apply request: the raw bytes after it ("payload": N,
- * what isolctl sends: nothing to escape or parse as JSON), "text", one
- * string of lines, or "lines", an array of strings. */
-struct apply_lines {
-	json_t *array;
-	char *text, *pos, *end; /* a copy of the bytes, cut into lines in place */
-	size_t i;
-};
-
-static int apply_lines_bytes(struct apply_lines *al, const char *bytes, size_t len,
-			     size_t *count, struct isol_err *err)
+/* "lines", an array of strings: joined into the text apply_parse() reads
+ * (with a byte of room after it). A string with a newline would be two
+ * lines: refused. */
+static char *lines_text(json_t *lines, const char *source, size_t *len, struct isol_err *err)
 {
-	size_t i;
+	size_t i, total = 0;
+	char *text, *p;
+	json_t *l;
 
-	memset(al, 0, sizeof(*al));
-	al->text = malloc(len + 1);
-	if (al->text == NULL)
-		return isol_err_set(err, -ENOMEM, "out of memory");
-	memcpy(al->text, bytes, len);
-	al->text[len] = '\0';
-	al->pos = al->text;
-	al->end = al->text + len;
-	for (*count = 0, i = 0; i < len; i++)
-		*count += al->text[i] == '\n';
-	*count += len > 0 && al->text[len - 1] != '\n';
-	return 0;
-}
-
-static int apply_lines_json(struct apply_lines *al, json_t *root, size_t *count,
-			    struct isol_err *err)
-{
-	json_t *lines = json_object_get(root, "lines"), *text = json_object_get(root, "text");
-
-	memset(al, 0, sizeof(*al));
-	if (json_is_string(text) && lines == NULL)
-		return apply_lines_bytes(al, json_string_value(text), json_string_length(text),
-					 count, err);
-	if (json_is_array(lines) && text == NULL) {
-		al->array = lines;
-		*count = json_array_size(lines);
-		return 0;
-	}
-	return isol_err_set(err, -EINVAL,
-			    "an apply request needs one of 'payload' (the length of the lines "
-			    "that follow the request), 'text' (a string of lines) or 'lines' (an "
-			    "array of strings)");
-}
-
-/* The next line, NUL-terminated; NULL at the end, or (with @bad) for a
- * line that is not a string or holds a NUL. */
-static const char *apply_lines_next(struct apply_lines *al, bool *bad)
-{
-	char *s, *nl;
-
-	*bad = false;
-	if (al->array) {
-		json_t *l = json_array_get(al->array, al->i++);
-
-		if (l == NULL)
+	json_array_foreach(lines, i, l) {
+		if (!json_is_string(l) || memchr(json_string_value(l), '\n', json_string_length(l))) {
+			isol_err_set(err, -EINVAL, "%s:%zu: %s", source, i + 1,
+				     json_is_string(l) ? "a line holds a newline" : "not a string");
 			return NULL;
-		*bad = !json_is_string(l);
-		return *bad ? NULL : json_string_value(l);
+		}
+		total += json_string_length(l) + 1;
 	}
-	if (al->pos >= al->end)
+	p = text = malloc(total + 1);
+	if (text == NULL) {
+		isol_err_set(err, -ENOMEM, "out of memory");
 		return NULL;
-	s = al->pos;
-	nl = memchr(s, '\n', (size_t)(al->end - s));
-	if (nl == NULL)
-		nl = al->end;
-	*bad = memchr(s, '\0', (size_t)(nl - s)) != NULL;
-	*nl = '\0';
-	al->pos = nl + 1;
-	if (nl > s && nl[-1] == '\r')
-		nl[-1] = '\0';
-	return *bad ? NULL : s;
+	}
+	json_array_foreach(lines, i, l) {
+		memcpy(p, json_string_value(l), json_string_length(l));
+		p += json_string_length(l);
+		*p++ = '\n';
+	}
+	*len = total;
+	return text;
 }
 
-/* Blank or a comment: no word before a '#' (comments may hold any bytes). */
-static bool apply_line_blank(const char *s)
+/* Every line of @text (@len bytes and a byte of room; freed here), all or
+ * nothing: each bad line is reported (one in the message, several as its
+ * details: the answer is written here, and 1 returned); then the actions go
+ * to add_actions(). */
+static int apply_run(struct request *r, char *text, size_t len, const char *source, bool force,
+		     struct isol_err *err)
 {
-	s += strspn(s, " \t\r");
-	return *s == '\0' || *s == '#';
-}
+	struct apply_parsed p;
+	int rc;
 
-/* Bad lines named in an apply's answer; the rest are counted. */
-#define APPLY_ERRORS_MAX 100
-
-/* Every line of @al, all or nothing: each bad line is reported (one in the
- * message, several as its details: the answer is written here, and 1
- * returned); then the actions go to add_actions(). */
-static int apply_run(struct request *r, struct apply_lines *al, size_t count, const char *source,
-		     bool force, struct isol_err *err)
-{
-	struct isol_action **acts = NULL, *a = NULL;
-	struct strbuf details;
-	size_t *lineno = NULL, i, n = 0, bad = 0;
-	const char *line;
-	bool not_text;
-	int rc = 0;
-
-	strbuf_init(&details);
-	acts = malloc((count + 1) * sizeof(*acts));
-	lineno = malloc((count + 1) * sizeof(*lineno));
-	if (acts == NULL || lineno == NULL) {
-		rc = isol_err_set(err, -ENOMEM, "out of memory");
-		goto out_free;
-	}
-	for (i = 0;; i++) {
-		struct isol_err lerr = { 0, "" };
-
-		line = apply_lines_next(al, &not_text);
-		if (line == NULL && !not_text)
-			break;
-		if (a == NULL && (a = action_new()) == NULL) {
-			rc = isol_err_set(err, -ENOMEM, "out of memory");
-			goto out_free;
-		}
-		if (not_text)
-			rc = isol_err_set(&lerr, -EINVAL, "%s",
-					  al->array ? "not a string" : "NUL byte in line");
-		else if (!isol_utf8_valid(line) && !apply_line_blank(line))
-			rc = isol_err_set(&lerr, -EINVAL, "line is not valid UTF-8");
-		else
-			rc = isol_spec_parse_line(line, &a->spec, &lerr);
-		if (rc < 0) {
-			isol_err_prefix(&lerr, "%s:%zu: ", source, i + 1);
-			if (bad++ == 0)
-				*err = lerr;
-			if (bad <= APPLY_ERRORS_MAX) {
-				strbuf_puts(&details, bad > 1 ? "," : "");
-				strbuf_json_str(&details, lerr.msg);
-			}
-			continue;
-		}
-		if (rc == 1) /* blank or comment: reuse the action */
-			continue;
-		a->spec.force |= force;
-		lineno[n] = i + 1;
-		/* final: give back the unused tail before the next line */
-		acts[n++] = action_shrink(a);
-		a = NULL;
-	}
-	action_free(a);
-	a = NULL;
-	free(al->text);
-	al->text = NULL;
-	if (bad > 1) {
+	rc = apply_parse(text, len, source, force, 2, &p);
+	free(text);
+	if (rc < 0)
+		return isol_err_set(err, rc, "out of memory");
+	if (p.bad > 1) {
 		char msg[256];
 
-		if (bad > APPLY_ERRORS_MAX)
-			strbuf_printf(&details, ",\"... and %zu more\"", bad - APPLY_ERRORS_MAX);
-		snprintf(msg, sizeof(msg), "%s: %zu bad lines; nothing was applied", source, bad);
+		if (p.bad > APPLY_ERRORS_MAX)
+			strbuf_printf(&p.details, ",\"... and %zu more\"", p.bad - APPLY_ERRORS_MAX);
+		snprintf(msg, sizeof(msg), "%s: %zu bad lines; nothing was applied", source, p.bad);
 		strbuf_printf(r->out, "{\"ok\":false,\"error\":{\"code\":\"%s\",\"message\":",
 			      ISOL_E_INVALID);
 		strbuf_json_str(r->out, msg);
 		strbuf_puts(r->out, ",\"details\":[");
-		strbuf_append(r->out, details.buf, details.len);
+		strbuf_append(r->out, p.details.buf, p.details.len);
 		strbuf_puts(r->out, "]}}\n");
-		rc = 1;
-		goto out_free;
+		apply_parsed_fini(&p);
+		return 1;
 	}
-	if (bad == 1) {
-		rc = err->code;
-		goto out_free;
+	if (p.bad == 1) {
+		*err = p.first;
+		apply_parsed_fini(&p);
+		return -EINVAL;
 	}
-	if (n == 0) {
-		rc = isol_err_set(err, -EINVAL, "%s: no actions in it", source);
-		goto out_free;
+	if (p.n == 0) {
+		apply_parsed_fini(&p);
+		return isol_err_set(err, -EINVAL, "%s: no actions in it", source);
 	}
-	strbuf_fini(&details);
+	strbuf_fini(&p.details);
 	r->req.origin = "apply";
-	rc = add_actions(r, acts, lineno, n, source, err);
+	rc = add_actions(r, p.acts, p.lineno, p.n, source, err); /* takes them */
 	return rc > 0 ? 0 : rc;
-
-out_free:
-	strbuf_fini(&details);
-	free(al->text);
-	al->text = NULL;
-	action_free(a);
-	free_actions(acts, n);
-	free(lineno);
-	return rc;
 }
 
 /* An apply whose lines follow its request (control_expect_payload). */
@@ -621,9 +513,8 @@ static void apply_payload_cb(void *data, const struct control_peer *peer, char *
 {
 	struct apply_wait *w = data;
 	struct isol_err err = { 0, "" };
-	struct apply_lines al;
 	struct request r;
-	size_t count = 0;
+	char *text;
 	int rc;
 
 	if (bytes == NULL) { /* the client went before sending them */
@@ -637,9 +528,13 @@ static void apply_payload_cb(void *data, const struct control_peer *peer, char *
 	r.req = w->req;
 	r.op = "apply";
 	hosts_path = r.ag->o.hosts_file;
-	rc = apply_lines_bytes(&al, bytes, n, &count, &err);
-	if (rc == 0)
-		rc = apply_run(&r, &al, count, w->source, w->force, &err);
+	text = malloc(n + 1); /* its own copy, with the byte of room */
+	if (text == NULL) {
+		rc = isol_err_set(&err, -ENOMEM, "out of memory");
+	} else {
+		memcpy(text, bytes, n);
+		rc = apply_run(&r, text, n, w->source, w->force, &err);
+	}
 	if (rc < 0) {
 		if (rc != -EINVAL)
 			log_info("apply refused: %s", err.msg);
@@ -653,17 +548,34 @@ static int do_apply(struct request *r, struct isol_err *err)
 	json_t *jsrc = json_object_get(r->root, "source"), *jp = json_object_get(r->root, "payload");
 	const char *source = json_is_string(jsrc) ? json_string_value(jsrc) : "apply";
 	struct apply_wait *w;
-	struct apply_lines al;
 	bool force = false;
-	size_t count = 0;
 	int rc;
 
 	if (req_common(r, err) < 0 || get_bool(r->root, "force", &force, err) < 0)
 		return -EINVAL;
 	if (jp == NULL) {
-		if (apply_lines_json(&al, r->root, &count, err) < 0)
-			return err->code;
-		return apply_run(r, &al, count, source, force, err);
+		json_t *lines = json_object_get(r->root, "lines");
+		json_t *jtext = json_object_get(r->root, "text");
+		char *text = NULL;
+		size_t len = 0;
+
+		if (json_is_string(jtext) && lines == NULL) {
+			len = json_string_length(jtext);
+			text = malloc(len + 1);
+			if (text == NULL)
+				return isol_err_set(err, -ENOMEM, "out of memory");
+			memcpy(text, json_string_value(jtext), len);
+		} else if (json_is_array(lines) && jtext == NULL) {
+			text = lines_text(lines, source, &len, err);
+			if (text == NULL)
+				return err->code;
+		} else {
+			return isol_err_set(err, -EINVAL,
+					    "an apply request needs one of 'payload' (the length of "
+					    "the lines that follow the request), 'text' (a string of "
+					    "lines) or 'lines' (an array of strings)");
+		}
+		return apply_run(r, text, len, source, force, err);
 	}
 	if (!json_is_integer(jp) || json_integer_value(jp) < 0)
 		return isol_err_set(err, -EINVAL, "field 'payload' must be a byte count");

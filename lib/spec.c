@@ -561,32 +561,32 @@ int isol_line_split(char *line, char **argv, int max, struct isol_err *err)
 	int argc = 0;
 
 	for (;;) {
-		char quote = 0;
-
-		while (*r == ' ' || *r == '\t' || *r == '\r' || *r == '\n')
-			r++;
+		r += strspn(r, " \t\r\n");
 		if (*r == '\0' || *r == '#')
 			break;
 		if (argc == max)
 			return isol_err_set(err, -EINVAL, "too many words (max %d)", max);
 		argv[argc++] = w;
-		while (*r != '\0') {
-			if (quote) {
-				if (*r == quote)
-					quote = 0;
-				else
-					*w++ = *r;
-				r++;
-			} else if (*r == '"' || *r == '\'') {
-				quote = *r++;
-			} else if (*r == ' ' || *r == '\t' || *r == '\r' || *r == '\n') {
-				break;
-			} else {
-				*w++ = *r++;
+		/* runs of plain bytes, and quoted runs whose quotes go */
+		for (;;) {
+			size_t run = strcspn(r, " \t\r\n\"'");
+
+			if (w != r)
+				memmove(w, r, run);
+			w += run;
+			r += run;
+			if (*r == '"' || *r == '\'') {
+				char quote = *r++, *end = strchr(r, quote);
+
+				if (end == NULL)
+					return isol_err_set(err, -EINVAL, "unterminated %c quote", quote);
+				memmove(w, r, (size_t)(end - r));
+				w += end - r;
+				r = end + 1;
+				continue;
 			}
+			break; /* a blank or the end */
 		}
-		if (quote)
-			return isol_err_set(err, -EINVAL, "unterminated %c quote", quote);
 		if (*r != '\0')
 			r++;
 		*w++ = '\0';

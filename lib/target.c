@@ -216,7 +216,9 @@ int isol_target_format(const struct isol_target *t, char *buf, size_t len)
 	bool port = isol_target_has_port(t);
 	int n;
 
-	inet_ntop(t->family, t->addr, a, sizeof(a));
+	/* no address at all (a pin's target, zeroed): "-" */
+	if (inet_ntop(t->family, t->addr, a, sizeof(a)) == NULL)
+		return snprintf(buf, len, "-");
 	if (!isol_target_is_host(t))
 		snprintf(pfx, sizeof(pfx), "/%u", t->plen);
 	if (port && t->port_lo == t->port_hi)

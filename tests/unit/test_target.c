@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "isol/target.h"
+#include "isol/spec.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -313,6 +314,23 @@ static void test_format_truncates(void **state)
 }
 
 /* The longest possible target fits ISOL_TARGET_STRLEN. */
+/* A target with no address (a pin's, zeroed) formats as "-", never as the
+ * bytes of an address buffer inet_ntop() left unwritten (found by
+ * fuzz_spec_line: "pin HOST ::" formatted back). */
+static void test_format_no_address(void **state)
+{
+	struct isol_target t;
+	struct isol_spec spec;
+	char buf[128];
+
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(isol_target_format(&t, buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "-");
+	assert_int_equal(isol_spec_parse_line("pin\nr32solate\n::", &spec, NULL), 0);
+	isol_spec_format(&spec, buf, sizeof(buf));
+	assert_string_equal(buf, "pin r32solate ::");
+}
+
 static void test_strlen_is_enough(void **state)
 {
 	struct isol_target t;
@@ -336,6 +354,7 @@ int main(void)
 	    cmocka_unit_test(test_overlaps),
 	    cmocka_unit_test(test_format_truncates),
 	    cmocka_unit_test(test_strlen_is_enough),
+	    cmocka_unit_test(test_format_no_address),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
