@@ -685,6 +685,22 @@ static void cut_to(struct journal *j, uint64_t off)
 	}
 }
 
+int journal_write_ahead(struct journal *j)
+{
+	int rc;
+
+	if (!j->txn || j->buf.len == 0)
+		return 0;
+	rc = write_records(j, j->buf.p, j->buf.len, false);
+	if (rc < 0)
+		return rc; /* the caller discards; discard cuts the file back */
+	j->spilled += j->buf.len;
+	j->buf.len = 0;
+	if (fdatasync(j->fd) == -1)
+		return -errno;
+	return 0;
+}
+
 int journal_sync(struct journal *j)
 {
 	int rc;

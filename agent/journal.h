@@ -59,6 +59,13 @@ int journal_refused(struct journal *j, const char *op, const char *why,
 		    const struct isol_actor *actor, uint64_t at_ms);
 /* Drop what was buffered since the last sync (the kernel refused the batch). */
 void journal_discard(struct journal *j);
+/* A large transaction, written and synced ahead of its commit (a second
+ * thread does it while the kernel applies the batch): what is buffered goes
+ * to the file and to the disk, still uncommitted, so replay ignores it until
+ * journal_sync() adds the commit and has little left to write. Only for a
+ * transaction (two records or more; 0 and nothing done otherwise).
+ * journal_discard() takes it back. */
+int journal_write_ahead(struct journal *j);
 /* Write what is buffered and fdatasync. 0 or -errno; on failure the file is
  * cut back to its last synced size and the records stay buffered (retry the
  * sync, or journal_discard()). */

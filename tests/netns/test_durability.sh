@@ -93,8 +93,12 @@ assert_ok $S4 8010 A
 assert_ok $H4 8003 B
 
 # ---- a restart under load of many actions keeps them all -------------------------------------
-n=300
-for i in $(seq 1 $n); do echo "isolate 10.77.$((1 + i / 250)).$((i % 250 + 1)):$((1000 + i))"; done >"$TMP/many.txt"
+# (past 8192 lines the agent parses on two threads and journals on a second
+# thread while the kernel takes the batch)
+n=9000
+awk -v n=$n 'BEGIN { for (i = 1; i <= n; i++)
+	printf "isolate 10.%d.%d.%d:%d\n", 100 + int(i / 62500), int(i / 250) % 250, i % 250 + 1, 1000 + i % 50000 }' \
+	>"$TMP/many.txt"
 assert_ctl 0 apply -f "$TMP/many.txt"
 # alike but for their targets: one full record, then the short "add+" ones
 short=$(tr -d '\0' <"$STATE/journal" | grep -c '^{"t":"add+","target":')
@@ -104,6 +108,30 @@ kill_agent
 start_agent
 assert_eq "$before" "$(snapshot)" "$n actions: the same list after kill -9 and restart"
 assert_eq "$n" "$(kernel_count)" "$n actions: the same elements in the kernel after restart"
+
+# ---- kill -9 in the middle of a large apply: all of it or none ---------------------------------
+# (its journal is written ahead of its commit, on a second thread)
+awk -v n=$n 'BEGIN { for (i = 1; i <= n; i++)
+	printf "isolate 10.%d.%d.%d:%d\n", 110 + int(i / 62500), int(i / 250) % 250, i % 250 + 1, 1000 + i % 50000 }' \
+	>"$TMP/more.txt"
+for delay in 0.02 0.05 0.09; do
+	ctl apply -f "$TMP/more.txt" >/dev/null 2>&1 &
+	sleep "$delay"
+	kill_agent
+	wait $! 2>/dev/null
+	start_agent
+	got=$(list_json | jq length)
+	if [ "$got" = "$n" ] || [ "$got" = "$((2 * n))" ]; then
+		pass "kill -9 $delay s into an apply of $n: $got actions after restart, all or none"
+	else
+		fail "kill -9 $delay s into an apply of $n: expected $n or $((2 * n)) actions, got '$got'"
+	fi
+	assert_eq "$got" "$(kernel_count)" "and the kernel holds as many elements ($got)"
+	if [ "$got" != "$n" ]; then # back to the first file's actions alone
+		ctl rollback --all >/dev/null 2>&1
+		ctl apply -f "$TMP/many.txt" >/dev/null 2>&1
+	fi
+done
 
 # ---- isolagent --flush removes the table when no agent runs ------------------------------------
 stop_agent

@@ -1170,6 +1170,67 @@ static void test_short_adds(void **state)
 	actions_fini(&set);
 }
 
+/* A large transaction written and synced ahead of its commit: replay
+ * ignores it until the commit is there; a discard takes it off the file. */
+static void test_write_ahead(void **state)
+{
+	struct fixture *f = *state;
+	struct isol_err err = {0};
+	struct isol_actions set, back;
+	struct journal *j;
+	char target[32];
+	int i;
+
+	j = reopen(f->dir, &set);
+	add(j, &set, "10.0.0.1");
+	assert_int_equal(journal_write_ahead(j), 0); /* one record: no transaction, nothing */
+	assert_int_equal(journal_sync(j), 0);
+	for (i = 0; i < 2000; i++) {
+		snprintf(target, sizeof(target), "10.1.%d.%d:80", i / 250, i % 250 + 1);
+		add(j, &set, target);
+	}
+	assert_int_equal(journal_write_ahead(j), 0);
+	/* a crash now: the records are on disk, uncommitted */
+	{
+		struct journal *j2;
+
+		journal_close(j);
+		j2 = open_ok(f->dir);
+		actions_init(&back);
+		assert_int_equal(journal_replay(j2, &back, &err), 0);
+		assert_int_equal(back.count, 1);
+		journal_close(j2);
+		actions_fini(&back);
+	}
+	/* again, and this time committed */
+	actions_fini(&set);
+	j = reopen(f->dir, &set);
+	for (i = 0; i < 2000; i++) {
+		snprintf(target, sizeof(target), "10.1.%d.%d:80", i / 250, i % 250 + 1);
+		add(j, &set, target);
+	}
+	assert_int_equal(journal_write_ahead(j), 0);
+	add(j, &set, "10.2.0.1"); /* more after the write-ahead, same transaction */
+	assert_int_equal(journal_sync(j), 0);
+	journal_close(j);
+	j = reopen(f->dir, &back);
+	assert_int_equal(back.count, 2002);
+	/* and discarded: gone from the file */
+	for (i = 0; i < 10; i++) {
+		snprintf(target, sizeof(target), "10.3.0.%d", i + 1);
+		add(j, &back, target);
+	}
+	assert_int_equal(journal_write_ahead(j), 0);
+	journal_discard(j);
+	journal_close(j);
+	actions_fini(&back);
+	j = reopen(f->dir, &back);
+	assert_int_equal(back.count, 2002);
+	journal_close(j);
+	actions_fini(&back);
+	actions_fini(&set);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 /* A crash while a transaction was written: none of it comes back. */
@@ -1213,6 +1274,7 @@ int main(void)
 	    T(test_tombstones),
 	    T(test_uncommitted_txn_ignored),
 	    T(test_short_adds),
+	    T(test_write_ahead),
 	    T(test_refused_and_null_actor),
 	    T(test_discard_and_empty_sync),
 	    T(test_torn_no_newline),
