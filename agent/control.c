@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -281,6 +282,43 @@ static bool in_group(gid_t want, gid_t gid, const gid_t *groups, int n)
 	return false;
 }
 
+/* uid -> name, remembered a while: getpwuid_r() reads /etc/passwd (or asks
+ * NSS) on every call, a good part of a one-shot isolctl's round trip. */
+#define USER_CACHE 8
+#define USER_CACHE_S 30.0
+
+static void user_name(uid_t uid, char *out, size_t len)
+{
+	static struct {
+		uid_t uid;
+		double at;
+		char name[32];
+	} cache[USER_CACHE];
+	static unsigned next;
+	struct timespec ts;
+	struct passwd pw, *res = NULL;
+	char pwbuf[1024];
+	double now;
+	unsigned i;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	for (i = 0; i < USER_CACHE; i++) {
+		if (cache[i].at > 0 && cache[i].uid == uid && now - cache[i].at < USER_CACHE_S) {
+			snprintf(out, len, "%s", cache[i].name);
+			return;
+		}
+	}
+	out[0] = '\0';
+	if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res &&
+	    strlen(res->pw_name) < len && strlen(res->pw_name) < sizeof(cache[0].name))
+		strcpy(out, res->pw_name);
+	i = next++ % USER_CACHE;
+	cache[i].uid = uid;
+	cache[i].at = now;
+	snprintf(cache[i].name, sizeof(cache[i].name), "%s", out); /* "" for no name, too */
+}
+
 static void peer_init(struct control *ctl, int fd, struct control_peer *p)
 {
 	gid_t groups[CONTROL_MAX_GROUPS];
@@ -311,14 +349,8 @@ static void peer_init(struct control *ctl, int fd, struct control_peer *p)
 		}
 		close(cfd);
 	}
-	{
-		struct passwd pw, *res = NULL;
-		char pwbuf[1024];
-
-		if (p->uid != (uid_t)-1 && getpwuid_r(p->uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 &&
-		    res && strlen(res->pw_name) < sizeof(p->user))
-			strcpy(p->user, res->pw_name);
-	}
+	if (p->uid != (uid_t)-1)
+		user_name(p->uid, p->user, sizeof(p->user));
 	p->can_write = p->uid == 0 || in_group(ctl->o.admin_gid, p->gid, groups, ngroups);
 	p->can_read = p->can_write || in_group(ctl->o.read_gid, p->gid, groups, ngroups);
 }
