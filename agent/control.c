@@ -28,6 +28,7 @@ struct conn {
 	struct control *ctl;
 	struct control_peer peer;
 	struct strbuf in, out;
+	size_t out_off; /* bytes of @out already sent */
 	size_t scanned; /* bytes of @in already searched for '\n' */
 	bool pending;   /* @in may hold complete requests not served yet */
 	struct control_defer *deferred; /* an answer is owed: serve nothing else */
@@ -84,6 +85,11 @@ static void conn_free(struct conn *c)
 
 #define OUT_HIGH_WATER (8u << 20)
 
+static size_t out_pending(const struct conn *c)
+{
+	return c->out.len - c->out_off;
+}
+
 /* What to wait for: writable while output is queued; reading pauses while a
  * client does not read its answers, and while complete requests are still
  * buffered (those are served from an idle watcher, a few per turn). */
@@ -92,11 +98,11 @@ static void conn_update(struct conn *c)
 	struct ev_loop *loop = c->ctl->loop;
 	bool more = c->pending;
 
-	if (c->out.len > 0)
+	if (out_pending(c) > 0)
 		ev_io_start(loop, &c->wio);
 	else
 		ev_io_stop(loop, &c->wio);
-	if (c->out.len > OUT_HIGH_WATER || c->deferred) {
+	if (out_pending(c) > OUT_HIGH_WATER || c->deferred) {
 		ev_io_stop(loop, &c->rio);
 		ev_idle_stop(loop, &c->more);
 	} else if (more) {
@@ -108,20 +114,32 @@ static void conn_update(struct conn *c)
 	}
 }
 
+/* Send what the client will take. A big answer (100,000 actions rolled
+ * back) goes out in socket-buffer pieces: the sent part is skipped by
+ * offset, and moved away only once it is most of the buffer, not after
+ * every piece (that copied the rest each time: quadratic). */
 static int conn_flush(struct conn *c)
 {
-	while (c->out.len > 0) {
-		ssize_t n = send(c->rio.fd, c->out.buf, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (c->out.len > c->out_off) {
+		ssize_t n = send(c->rio.fd, c->out.buf + c->out_off, c->out.len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if (c->out_off > c->out.len / 2) {
+					strbuf_consume(&c->out, c->out_off);
+					c->out_off = 0;
+				}
 				return 0;
+			}
 			return -errno;
 		}
-		strbuf_consume(&c->out, (size_t)n);
+		c->out_off += (size_t)n;
 	}
+	c->out.len = 0;
+	c->out_off = 0;
 	if (c->out.cap > (1u << 20)) { /* give back what a big answer took */
 		strbuf_fini(&c->out);
 		strbuf_init(&c->out);
@@ -153,7 +171,7 @@ static void conn_process(struct conn *c)
 		char *line, *nl;
 		size_t len;
 
-		if (served == LINES_PER_TURN || c->out.len > OUT_HIGH_WATER || c->deferred) {
+		if (served == LINES_PER_TURN || out_pending(c) > OUT_HIGH_WATER || c->deferred) {
 			c->pending = true;
 			break;
 		}
@@ -548,10 +566,10 @@ void control_broadcast(struct control *ctl, const char *line, size_t len)
 		next = c->next;
 		if (!c->watching || c == ctl->current)
 			continue;
-		if (c->out.len > CONTROL_WATCH_BACKLOG) {
+		if (out_pending(c) > CONTROL_WATCH_BACKLOG) {
 			log_warn("control: pid %d uid %u does not read its events (%zu bytes "
 				 "queued); dropped",
-				 c->peer.pid, c->peer.uid, c->out.len);
+				 c->peer.pid, c->peer.uid, out_pending(c));
 			conn_free(c);
 			continue;
 		}

@@ -66,6 +66,9 @@ static void action_json(struct strbuf *out, const struct isol_action *a)
 	action_write_json(out, a, hosts_file_of(a));
 }
 
+/* Actions a "brief" removal answer lists (its "count" says how many). */
+#define BRIEF_MAX 20
+
 static void actions_array(struct strbuf *out, struct isol_action **acts, size_t n)
 {
 	size_t i;
@@ -82,12 +85,17 @@ static void actions_array(struct strbuf *out, struct isol_action **acts, size_t 
 struct changes {
 	struct strbuf *out;
 	size_t n;
+	size_t max; /* list at most this many (0: all) */
 };
 
 static void change_line(const char *line, void *data)
 {
 	struct changes *c = data;
 
+	if (c->max && c->n >= c->max) { /* brief: counted, not listed */
+		c->n++;
+		return;
+	}
 	strbuf_puts(c->out, c->n++ ? "," : "");
 	strbuf_json_str(c->out, line);
 }
@@ -153,7 +161,7 @@ static int commit_actions(struct isol_agent *ag, struct agent_req *req, struct i
 			  size_t n, const size_t *lineno, const char *source, struct strbuf *out,
 			  struct isol_err *err)
 {
-	struct changes ch = { NULL, 0 };
+	struct changes ch = { NULL, 0, 0 };
 	struct isol_spec first;
 	struct strbuf tmp;
 	size_t bad = n;
@@ -643,13 +651,17 @@ static int do_show(struct request *r, struct isol_err *err)
 static int remove_and_reply(struct request *r, struct isol_action **acts, size_t n,
 			    const char *why, struct isol_err *err)
 {
-	struct changes ch = { NULL, 0 };
+	struct changes ch = { NULL, 0, 0 };
 	struct strbuf tmp;
+	bool brief = false;
 	size_t i;
 	int rc;
 
+	if (get_bool(r->root, "brief", &brief, err) < 0)
+		return -EINVAL; /* nothing removed yet */
 	strbuf_init(&tmp);
 	ch.out = &tmp;
+	ch.max = brief ? 2 * BRIEF_MAX : 0;
 	r->req.change_fn = change_line;
 	r->req.change_data = &ch;
 	rc = agent_remove(r->ag, acts, n, why, &r->req, err);
@@ -658,11 +670,15 @@ static int remove_and_reply(struct request *r, struct isol_action **acts, size_t
 		return rc;
 	}
 	strbuf_printf(r->out, "{\"ok\":true,%s\"removed\":", r->req.dry_run ? "\"dry_run\":true," : "");
-	actions_array(r->out, acts, n);
+	/* "brief": the first few (a person's terminal), and how many */
+	actions_array(r->out, acts, brief && n > BRIEF_MAX ? BRIEF_MAX : n);
+	strbuf_puts(r->out, ",\"count\":");
+	strbuf_put_u64(r->out, n);
 	if (r->req.dry_run) {
 		strbuf_puts(r->out, ",\"changes\":[");
 		strbuf_append(r->out, tmp.buf ? tmp.buf : "", tmp.len);
-		strbuf_puts(r->out, "]");
+		strbuf_puts(r->out, "],\"changes_count\":");
+		strbuf_put_u64(r->out, ch.n);
 	}
 	strbuf_puts(r->out, "}\n");
 	strbuf_fini(&tmp);

@@ -213,6 +213,10 @@ static void render_changes(FILE *out, const json_t *resp, const char *title)
 		ctl_put_safe(out, json_string_value(c));
 		fputc('\n', out);
 	}
+	c = json_object_get(resp, "changes_count"); /* a brief answer lists the first few */
+	if (json_is_integer(c) && (size_t)json_integer_value(c) > json_array_size(changes))
+		fprintf(out, "  ... and %zu more\n",
+			(size_t)json_integer_value(c) - json_array_size(changes));
 }
 
 void ctl_render_isolate(FILE *out, const json_t *resp, bool dry_run)
@@ -577,6 +581,17 @@ void ctl_render_removed(FILE *out, const struct ctl_resp *r, bool dry_run)
 				dry_run ? "dry run: would roll back" : "rolled back", id, target);
 			n++;
 		}
+	}
+	{ /* a brief answer lists the first few: the rest, and the total */
+		const json_t *jc = json_object_get(r->obj, "count");
+		size_t count = json_is_integer(jc) && json_integer_value(jc) > 0
+				       ? (size_t)json_integer_value(jc)
+				       : n;
+
+		if (count > n)
+			fprintf(out, "... and %zu more (isolctl --json lists every one)\n"
+				     "%s %zu actions\n",
+				count - n, dry_run ? "dry run: would roll back" : "rolled back", count);
 	}
 	if (n == 0)
 		fprintf(out, "%s\n",

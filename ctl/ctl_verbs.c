@@ -319,6 +319,8 @@ int ctl_verb_restore(struct ctl *ctl, int argc, char **argv)
 		ctl_jw_key(&w, "ssh_peer", false);
 		ctl_jw_str(&w, ctl->ssh_peer, strlen(ctl->ssh_peer));
 	}
+	if (!ctl->json) /* a terminal: the first few and a count (--json: all) */
+		ctl_jw_lit(&w, ",\"brief\":true");
 	rc = call(ctl, argv[0], &w, CTL_TIMEOUT_MS, &resp);
 	if (rc != -1)
 		return rc;
@@ -374,6 +376,8 @@ int ctl_verb_rollback(struct ctl *ctl, int argc, char **argv)
 		ctl_jw_lit(&w, "true");
 	}
 	ctl_req_mutating(&w, ctl, dry_run);
+	if (!ctl->json) /* a terminal: the first few and a count (--json: all) */
+		ctl_jw_lit(&w, ",\"brief\":true");
 	rc = call(ctl, argv[0], &w, all ? CTL_TIMEOUT_LONG_MS : CTL_TIMEOUT_MS, &resp);
 	if (rc != -1)
 		return rc;

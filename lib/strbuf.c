@@ -76,6 +76,28 @@ int strbuf_printf(struct strbuf *sb, const char *fmt, ...)
 	return 0;
 }
 
+int strbuf_put_u64(struct strbuf *sb, unsigned long long v)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[sizeof(tmp) - ++n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return strbuf_append(sb, tmp + sizeof(tmp) - n, n);
+}
+
+int strbuf_put_i64(struct strbuf *sb, long long v)
+{
+	if (v < 0) {
+		if (strbuf_append(sb, "-", 1) < 0)
+			return sb->error;
+		return strbuf_put_u64(sb, 0ull - (unsigned long long)v);
+	}
+	return strbuf_put_u64(sb, (unsigned long long)v);
+}
+
 int strbuf_json_str(struct strbuf *sb, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -96,7 +96,18 @@ run_ctl apply -f "$TMP/many.txt"
 assert_eq 2 "$RC" "the same $n lines plus a bad last line exit 2" "$(head -c 500 <<<"$OUT")"
 assert_contains "$OUT" "many.txt:$((n + 1))" "the message names line $((n + 1))"
 assert_eq "$n" "$(list_json | jq length)" "still exactly $n actions"
-assert_ctl 0 rollback --all
+# a terminal gets the first few and a count; --json every one
+out=$(ctl rollback --all --dry-run 2>&1)
+assert_eq 21 "$(grep -c '^dry run: would roll back [0-9]' <<<"$out")" \
+	"rollback --all --dry-run names 20 actions, then the total" "$(tail -n 3 <<<"$out")"
+assert_contains "$out" "  ... and $((2 * n - 40)) more" "and 40 of its $((2 * n)) changes, then how many more"
+assert_contains "$out" "... and $((n - 20)) more" "and says how many more"
+assert_contains "$out" "would roll back $n actions" "and the total"
+assert_eq "$n" "$(ctl --json rollback --all --dry-run | jq '.removed | length')" \
+	"--json rollback --all --dry-run lists all $n"
+run_ctl rollback --all
+assert_eq 0 "$RC" "rollback --all of $n exits 0" "$OUT"
+assert_contains "$OUT" "rolled back $n actions" "rollback --all says how many it rolled back"
 assert_eq 0 "$(kernel_count)" "rollback --all emptied the kernel"
 
 finish
