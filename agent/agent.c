@@ -1,7 +1,6 @@
 /* agent.c - start-up recovery, the shared add/remove paths, TTL expiry and
  * the table watchdog. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "conntrack.h"
 #include "isol/duration.h"
 #include "log.h"
+#include "thread.h"
 
 #define WATCHDOG_INTERVAL 0.25 /* seconds: a removed table is back within a second */
 /* Up to this many steers, a removal reads the counters first, so that its
@@ -568,7 +568,7 @@ int agent_add_actions(struct isol_agent *ag, struct isol_action **acts, size_t n
 	ahead.n = n;
 	ahead.rc = 0;
 	ahead.started = !req->dry_run && n >= JOURNAL_AHEAD_MIN &&
-			pthread_create(&ahead.thread, NULL, journal_ahead, &ahead) == 0;
+			isol_thread_start(&ahead.thread, journal_ahead, &ahead) == 0;
 	rc = reconcile_change(&ag->rec, acts, n, NULL, 0, req->dry_run, now, err);
 	if (ahead.started) {
 		pthread_join(ahead.thread, NULL);

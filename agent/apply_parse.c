@@ -1,11 +1,11 @@
 /* apply_parse.c - an apply request's lines -> actions (apply_parse.h). */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "apply_parse.h"
 #include "isol/spec.h"
+#include "thread.h"
 
 struct line {
 	const char *s; /* NUL-terminated, without its "\n" or "\r\n" */
@@ -134,7 +134,7 @@ int apply_parse(char *text, size_t len, const char *source, bool force, int thre
 	/* the second half on a thread of its own, the first here; if no
 	 * thread can be had, both here */
 	if (nr == 2)
-		helped = pthread_create(&helper, NULL, parse_range, &r[1]) == 0;
+		helped = isol_thread_start(&helper, parse_range, &r[1]) == 0;
 	parse_range(&r[0]);
 	if (helped)
 		pthread_join(helper, NULL);
