@@ -1249,6 +1249,35 @@ int nft_encode_actions(struct nft_batch *b, const struct nft_table_opts *o,
 	return b->error;
 }
 
+int nft_encode_hits_forget(struct nft_batch *b, const struct nft_table_opts *o,
+			   const uint32_t *marks, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && b->error == 0) {
+		size_t k, end = n - i < ISOL_ELEMS_PER_MSG ? n : i + ISOL_ELEMS_PER_MSG;
+		struct nlmsghdr *nlh;
+		struct nlattr *list;
+
+		nlh = msg_start(b, ISOL_NFT_MSG_DESTROYSETELEM, 0, "remove stale counters", 0, 0);
+		if (nlh == NULL)
+			break;
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, o->table);
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, map_names[ISOL_SET_HITS]);
+		list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+		for (k = i; k < end; k++) {
+			struct nlattr *e = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+
+			put_data(nlh, NFTA_SET_ELEM_KEY, &marks[k], sizeof(marks[k]));
+			mnl_attr_nest_end(nlh, e);
+		}
+		mnl_attr_nest_end(nlh, list);
+		msg_done(b, nlh);
+		i = end;
+	}
+	return b->error;
+}
+
 /* --- description (dry run, logs) ------------------------------------------ */
 
 static void key_text(const struct isol_target *t, char *buf, size_t len)

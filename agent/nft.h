@@ -143,6 +143,12 @@ size_t nft_skeleton_rules(const struct nft_table_opts *o);
  * more (nat_out, steer_out) with a cgroup. */
 size_t nft_steering_rules(const struct nft_table_opts *o);
 
+/* Destroy the counters in @hits of @n marks that no live isolation has
+ * (left by a packet that came while the isolation's removal was being
+ * committed). */
+int nft_encode_hits_forget(struct nft_batch *b, const struct nft_table_opts *o,
+			   const uint32_t *marks, size_t n);
+
 /* Remove the table (isolagent --flush). */
 int nft_encode_destroy_table(struct nft_batch *b, const struct nft_table_opts *o);
 

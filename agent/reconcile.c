@@ -181,8 +181,12 @@ int reconcile_change(struct reconcile *r, struct isol_action *const *add, size_t
 	return rc;
 }
 
+#define STALE_MAX 4096 /* stale counters forgotten per read */
+
 struct ctr_ctx {
 	struct isol_actions *set;
+	uint32_t *stale; /* marks in @hits that no live isolation has */
+	size_t nstale;
 };
 
 static void ctr_cb(uint64_t id, uint64_t packets, uint64_t bytes, void *data)
@@ -213,21 +217,55 @@ static void hits_cb(uint64_t key, uint64_t packets, uint64_t bytes, void *data)
 			return;
 		}
 		if (hi == 0)
-			return;
+			break;
 	}
+	if (ctx->stale && ctx->nstale < STALE_MAX)
+		ctx->stale[ctx->nstale++] = (uint32_t)key;
+}
+
+/* Counters of isolations gone: a packet that met the isolation while its
+ * removal was being committed made one after the batch destroyed none.
+ * Nothing can make them again (no element maps to the mark), so they go;
+ * left alone they would fill @hits over months. */
+static void forget_stale(struct reconcile *r, const uint32_t *marks, size_t n)
+{
+	struct isol_err ignored = { 0, "" };
+	uint32_t seq0 = nlport_next_seq(r->port, 0);
+	struct nft_batch b;
+	int rc;
+
+	rc = nft_batch_init(&b, seq0);
+	if (rc == 0)
+		rc = nft_encode_hits_forget(&b, &r->opts, marks, n);
+	if (rc == 0)
+		rc = nft_batch_end(&b);
+	nlport_next_seq(r->port, b.seq - seq0);
+	if (rc == 0)
+		rc = send_timed(r, &b, &ignored);
+	if (rc < 0)
+		log_warn("cannot forget %zu stale counters: %s", n,
+			 ignored.msg[0] ? ignored.msg : strerror(-rc));
+	else
+		log_debug("forgot %zu stale counters", n);
+	nft_batch_fini(&b);
 }
 
 int reconcile_counters(struct reconcile *r, struct isol_actions *set, struct isol_err *err)
 {
-	struct ctr_ctx ctx = { set };
+	struct ctr_ctx ctx = { set, NULL, 0 };
 	struct isol_action *a;
 	int m, rc;
 
 	for (a = set->head; a; a = a->next)
 		a->packets = a->bytes = 0;
-	/* the isolations that were hit; then the steers' own counters */
+	/* the isolations that were hit (and counters left by ones gone); then
+	 * the steers' own counters */
+	ctx.stale = malloc(STALE_MAX * sizeof(*ctx.stale));
 	rc = nlport_dump_counters(r->port, r->opts.table, nft_map_name(ISOL_SET_HITS), true,
 				  hits_cb, &ctx, err);
+	if (rc == 0 && ctx.nstale)
+		forget_stale(r, ctx.stale, ctx.nstale);
+	free(ctx.stale);
 	for (m = ISOL_MAP_STEER4; m <= ISOL_MAP_STEERH6 && rc == 0 && r->steers; m++)
 		rc = nlport_dump_counters(r->port, r->opts.table, nft_map_name((enum isol_map)m),
 					  false, ctr_cb, &ctx, err);

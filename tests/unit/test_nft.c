@@ -724,6 +724,44 @@ static void test_steer_elements(void **state)
 	action_free(h);
 }
 
+/* stale counters: one destroy message for @hits per ISOL_ELEMS_PER_MSG marks */
+static void test_hits_forget(void **state)
+{
+	uint32_t marks[ISOL_ELEMS_PER_MSG + 3];
+	struct nftnl_set_elems_iter *it;
+	struct nft_table_opts o;
+	struct nft_batch b;
+	struct seen s;
+	const void *key;
+	uint32_t klen, k;
+	size_t i;
+
+	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		marks[i] = (uint32_t)i | (i % 2 ? ISOL_MARK_DROP : 0);
+	nft_table_opts_init(&o);
+	assert_int_equal(nft_batch_init(&b, 1), 0);
+	assert_int_equal(nft_encode_hits_forget(&b, &o, marks, sizeof(marks) / sizeof(marks[0])),
+			 0);
+	assert_int_equal(nft_batch_end(&b), 0);
+	walk(&b, &s);
+	assert_int_equal(s.destroy_elem_msgs, 2);
+	assert_int_equal(s.elems, sizeof(marks) / sizeof(marks[0]));
+	assert_string_equal(s.last_set, "hits");
+	it = nftnl_set_elems_iter_create(s.last_elems);
+	for (i = ISOL_ELEMS_PER_MSG; i < sizeof(marks) / sizeof(marks[0]); i++) {
+		struct nftnl_set_elem *e = nftnl_set_elems_iter_next(it);
+
+		assert_non_null(e);
+		key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
+		assert_int_equal(klen, 4);
+		memcpy(&k, key, 4);
+		assert_int_equal(k, marks[i]);
+	}
+	nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s.last_elems);
+	nft_batch_fini(&b);
+}
+
 static void collect(const char *line, void *data)
 {
 	strcat((char *)data, line);
@@ -762,6 +800,7 @@ int main(void)
 	    cmocka_unit_test(test_expired_skipped_and_all_protocols),
 	    cmocka_unit_test(test_large_batch_split),
 	    cmocka_unit_test(test_describe),
+	    cmocka_unit_test(test_hits_forget),
 	    cmocka_unit_test(test_steer_elements),
 	};
 
