@@ -183,6 +183,8 @@ static const struct verb verbs[] = {
     {"rollback", ctl_verb_rollback, "rollback ID | --last | --all [--dry-run]",
      "undo by id, the most recent action, or every action",
      "Undo action ID, the most recent action (--last) or every active action (--all).\n"
+     "A terminal is shown the first 20 undone and how many in all; --json lists\n"
+     "every one.\n"
      "\n"
      "Options:\n"
      "  --dry-run   show what would be undone, change nothing\n"
