@@ -96,8 +96,6 @@ void ctl_jw_lit(struct ctl_jw *w, const char *s); /* raw NUL-terminated */
 void ctl_jw_str(struct ctl_jw *w, const char *s, size_t n);
 /* The same without the quotes: a piece of a longer string. */
 void ctl_jw_str_body(struct ctl_jw *w, const char *s, size_t n);
-/* How many bytes ctl_jw_str() writes for @s. */
-size_t ctl_jw_str_len(const char *s, size_t n);
 void ctl_jw_int(struct ctl_jw *w, long long v);
 /* Any jansson value, compact. */
 void ctl_jw_value(struct ctl_jw *w, const json_t *v);

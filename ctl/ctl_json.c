@@ -147,22 +147,6 @@ void ctl_jw_str_body(struct ctl_jw *w, const char *s, size_t n)
 	}
 }
 
-size_t ctl_jw_str_len(const char *s, size_t n)
-{
-	size_t len = n + 2, i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' ||
-		    c == '\f')
-			len += 1;
-		else if (c < 0x20)
-			len += 5;
-	}
-	return len;
-}
-
 void ctl_jw_int(struct ctl_jw *w, long long v)
 {
 	char num[24];
