@@ -23,7 +23,7 @@ struct apply_parsed {
 	size_t n;
 	size_t bad;		/* bad lines; then acts is empty */
 	struct isol_err first;	/* the first bad line's error */
-	struct strbuf details;	/* the first APPLY_ERRORS_MAX errors: JSON strings, comma-separated */
+	struct strbuf details;	/* the first APPLY_ERRORS_MAX errors, JSON strings */
 };
 
 /* Parse @text (@len bytes, lines apart by "\n" or "\r\n"; cut in place, so
