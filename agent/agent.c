@@ -509,7 +509,7 @@ static void *journal_ahead(void *arg)
 int agent_add_actions(struct isol_agent *ag, struct isol_action **acts, size_t n,
 		      const struct agent_req *req, size_t *bad_index, struct isol_err *err)
 {
-	uint64_t now = isol_now_ms(), id;
+	uint64_t now = isol_now_ms(), id, mono0 = isol_mono_ms();
 	struct ahead ahead = { .started = false };
 	size_t i, olen;
 	char why[160];
@@ -640,9 +640,13 @@ int agent_add_actions(struct isol_agent *ag, struct isol_action **acts, size_t n
 		log_info("action %llu: %s (%s, uid %u pid %d %s)", (unsigned long long)acts[0]->id,
 			 words, req->origin, req->actor.uid, req->actor.pid, req->actor.comm);
 	} else {
-		log_info("actions %llu-%llu: %zu actions applied (%s, uid %u)",
+		/* where the time went, for a large one: the kernel's batch is
+		 * most of it (reconcile_batch_us(), 0: the last one) */
+		log_info("actions %llu-%llu: %zu actions applied in %llu ms, the kernel's "
+			 "batch %.1f ms (%s, uid %u)",
 			 (unsigned long long)acts[0]->id, (unsigned long long)acts[n - 1]->id, n,
-			 req->origin, req->actor.uid);
+			 (unsigned long long)(isol_mono_ms() - mono0),
+			 reconcile_batch_us(&ag->rec, 0) / 1000.0, req->origin, req->actor.uid);
 	}
 	return 0;
 
