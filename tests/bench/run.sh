@@ -639,6 +639,10 @@ report() {
 		"system (kernel) $(f0 "$(median "${APPLY_ASYS[@]}")") ms, isolctl user" \
 		"$(f0 "$(median "${cu[@]}")") + sys $(f0 "$(median "${cs[@]}")") ms;" \
 		"nft -f user $(f0 "$(median "${nu[@]}")") + sys $(f0 "$(median "${ns[@]}")") ms"
+	# the agent's own account of each apply: the whole, and its kernel batch
+	echo "     the agent's account of each apply (its log):" \
+		"$(grep -o 'applied in [0-9]* ms, the kernel.s batch [0-9.]* ms' "$TMP/a2.log" 2>/dev/null |
+			awk '{ printf "%s%s ms (kernel %s ms)", (NR > 1 ? ", " : ""), $3, $8 }')"
 	echo "     reference, 1 run: nft -f of the same targets shaped like the agent's elements" \
 		"(counter and comment on each): wall $(ms "$(get shaped.run_p50_us)") ms," \
 		"peak RSS $(mb "$(get shaped.run_rss_max_kb)") MB, user $(f0 "$(get shaped.run_user_ms)")" \
