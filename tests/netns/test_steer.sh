@@ -137,6 +137,21 @@ assert_ne "" "$id" "the check bypasses isol's own isolation of the backup"
 assert_ctl 0 rollback "$id"
 assert_ctl 0 rollback "$iso"
 
+# ---- in an apply file: the backup checked (the answer waits for it), all or nothing -------
+printf 'steer %s:8005 --to %s --reason "from a file"\nisolate %s:8006\n' $S4 $H4 $S4 >"$TMP/steer.txt"
+run_ctl apply -f "$TMP/steer.txt"
+assert_eq 0 "$RC" "apply of a steer and an isolation exits 0" "$OUT"
+assert_ok $S4 8005 B
+assert_refused_fast $S4 8006
+assert_ctl 0 rollback --all
+state_snapshot
+printf 'isolate %s:8006\nsteer %s:8005 --to %s:8999\n' $S4 $S4 $H4 >"$TMP/steer.txt"
+run_ctl apply -f "$TMP/steer.txt"
+assert_eq 1 "$RC" "apply with a steer to a backup that does not answer exits 1" "$OUT"
+assert_contains "$OUT" "steer.txt:2:" "the message names the steer's line"
+assert_unchanged "apply with a dead backup"
+assert_ok $S4 8006 A
+
 # ---- survives kill -9; TTL -----------------------------------------------------------
 id=$(steer_id $S4:8013 --to $H4 --ttl 2s)
 kill_agent
