@@ -37,6 +37,9 @@ struct conn {
 	control_payload_fn payload_fn;
 	void *payload_data;
 	size_t payload_n;
+	/* a payload refused: the bytes that follow are not requests; answer,
+	 * then hang up */
+	bool unframed;
 	struct conn *prev, *next;
 };
 
@@ -171,6 +174,8 @@ static void conn_process(struct conn *c)
 		char *line, *nl;
 		size_t len;
 
+		if (c->unframed)
+			break; /* the rest is a refused payload's bytes */
 		if (served == LINES_PER_TURN || out_pending(c) > OUT_HIGH_WATER || c->deferred) {
 			c->pending = true;
 			break;
@@ -231,8 +236,8 @@ static void conn_after(struct conn *c)
 		strbuf_fini(&c->in);
 		strbuf_init(&c->in);
 	}
-	if (conn_flush(c) < 0) {
-		conn_free(c);
+	if (conn_flush(c) < 0 || c->unframed) {
+		conn_free(c); /* unframed: what was flushed is all it gets */
 		return;
 	}
 	conn_update(c);
@@ -528,8 +533,10 @@ int control_expect_payload(struct control *ctl, size_t n, control_payload_fn fn,
 
 	if (c == NULL || c->payload_fn || c->deferred)
 		return -EBUSY;
-	if (n > ctl->o.max_line)
+	if (n > ctl->o.max_line) {
+		c->unframed = true;
 		return -EMSGSIZE;
+	}
 	c->payload_fn = fn;
 	c->payload_data = data;
 	c->payload_n = n;

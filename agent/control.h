@@ -52,7 +52,8 @@ void control_resume(struct control_defer *d, const char *line, size_t len);
  * in, with the client's peer and its output: @fn writes the answer, or
  * defers it. @bytes is writable, not NUL-terminated. @fn gets NULL bytes
  * (and a NULL @out) when the client goes before sending them all: then
- * it only frees @data. -EMSGSIZE past the line limit (the handler answers). */
+ * it only frees @data. -EMSGSIZE past the line limit: the handler answers,
+ * and the connection closes after it (what follows is not requests). */
 typedef void (*control_payload_fn)(void *data, const struct control_peer *peer, char *bytes,
 				   size_t n, struct strbuf *out);
 int control_expect_payload(struct control *c, size_t n, control_payload_fn fn, void *data);

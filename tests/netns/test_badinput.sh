@@ -128,6 +128,15 @@ if jq -e '.ok == true' <<<"$(sed -n 1p <<<"$out")" >/dev/null 2>&1 &&
 else
 	fail "an apply's payload then a request should get two answers" "$out"
 fi
+# a payload refused (over the limit): what follows is not requests; one answer, then hang up
+out=$(printf '{"v":1,"op":"apply","payload":99999999999}\n{"v":1,"op":"version"}\n' |
+	"$TOOLS/unixio" --socket "$SOCK" --expect 2 --timeout 2000)
+if jq -e '.ok == false' <<<"$(sed -n 1p <<<"$out")" >/dev/null 2>&1 &&
+	[ "$(sed -n 2p <<<"$out")" = "#closed" ]; then
+	pass "a refused payload: its error, then the connection closes (the bytes after it are not served)"
+else
+	fail "a refused payload should get one error and a hang-up" "$out"
+fi
 # a client that hangs up before its payload is in: nothing applied, agent serves on
 before=$(list_ids)
 printf '{"v":1,"op":"apply","payload":1000}\nisolate 10.77.0.2:8002\n' |
